@@ -1,0 +1,1 @@
+"""greffier: live captions and minutes for LiveKit rooms."""

@@ -1,0 +1,1 @@
+"""Our own subcommands of `python -m agent`, one module each."""
