@@ -1,0 +1,1 @@
+"""Streaming speech recognition: audio frames in, interim and final text out."""
