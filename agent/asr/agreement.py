@@ -1,0 +1,86 @@
+"""The streaming policy's pure parts: LocalAgreement, overlap removal, repetition guard.
+
+Kept free of models and clocks so they are unit-tested exhaustively.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+
+from agent.asr.events import Word
+
+_PUNCT = re.compile(r"[^\w']+", re.UNICODE)
+SENTENCE_END = (".", "?", "!", "…", "。", "？", "！")
+
+
+def norm(word: str) -> str:
+    """Compare words without case, accents' composition or punctuation."""
+    return _PUNCT.sub("", unicodedata.normalize("NFKC", word).lower())
+
+
+def common_prefix(previous: Sequence[Word], current: Sequence[Word]) -> int:
+    """Length of the longest prefix on which two consecutive hypotheses agree (LocalAgreement-2)."""
+    n = 0
+    for a, b in zip(previous, current, strict=False):
+        if norm(a.text) != norm(b.text) or not norm(b.text):
+            break
+        n += 1
+    return n
+
+
+def drop_overlap(committed: Sequence[Word], hypothesis: list[Word], committed_end: float) -> list[Word]:
+    """Remove from a hypothesis the words that re-transcribe audio already committed.
+
+    Words ending before the committed end are dropped by time; then up to five words repeating
+    the committed tail are dropped by text, because timestamps near the boundary are fuzzy.
+    """
+    hyp = [w for w in hypothesis if w.end > committed_end + 0.05 or w.start >= committed_end - 0.05]
+    if not committed or not hyp:
+        return hyp
+    tail = [norm(w.text) for w in committed[-5:]]
+    for n in range(min(5, len(tail), len(hyp)), 0, -1):
+        if tail[-n:] == [norm(w.text) for w in hyp[:n]] and hyp[0].start < committed_end + 1.0:
+            return hyp[n:]
+    return hyp
+
+
+def strip_repetitions(words: list[Word], max_repeats: int = 2) -> list[Word]:
+    """Cut the loop a decoder falls into at the end of a window ("and and and and...").
+
+    An n-gram (n <= 4) repeated more than ``max_repeats`` times in a row is kept once.
+    """
+    out = list(words)
+    changed = True
+    while changed:
+        changed = False
+        texts = [norm(w.text) for w in out]
+        for n in range(1, 5):
+            for i in range(0, len(texts) - n * (max_repeats + 1) + 1):
+                gram = texts[i : i + n]
+                if not all(gram):
+                    continue
+                reps = 1
+                while texts[i + reps * n : i + (reps + 1) * n] == gram:
+                    reps += 1
+                if reps > max_repeats:
+                    del out[i + n : i + reps * n]
+                    changed = True
+                    break
+            if changed:
+                break
+    return out
+
+
+def last_sentence_end(words: Sequence[Word]) -> int:
+    """Index just past the last word that ends a sentence, or 0."""
+    for i in range(len(words) - 1, -1, -1):
+        if words[i].text.rstrip().endswith(SENTENCE_END):
+            return i + 1
+    return 0
+
+
+def join_words(words: Sequence[Word]) -> str:
+    """Whisper words carry their leading space; join and tidy."""
+    return "".join(w.text for w in words).strip()

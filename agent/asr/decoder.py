@@ -1,0 +1,147 @@
+"""faster-whisper behind one call: decode a short buffer into timed words.
+
+The main speed lever for streaming: Whisper pads every window to 30 s, so a 3 s buffer costs as
+much to encode as 30 s. We trim the mel features to the buffer (never below
+``window_min_seconds``, which keeps accuracy: very short windows make the decoder loop) before the
+encoder runs; the decoder then attends to a proportionally shorter sequence too.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from faster_whisper import WhisperModel
+
+from agent.asr.events import Word
+from agent.asr.models import is_local_model, resolve_whisper_model
+from agent.asr.settings import AsrSettings
+
+logger = logging.getLogger("greffier.asr")
+
+SAMPLE_RATE = 16000
+FRAMES_PER_SECOND = 100
+
+
+@dataclass(frozen=True)
+class Hypothesis:
+    words: list[Word]  # times relative to the start of the decoded buffer
+    language: str
+    language_probability: float
+    no_speech_prob: float
+    avg_logprob: float
+    compression_ratio: float
+    seconds: float  # wall time the decode took
+
+
+class _WindowedWhisper(WhisperModel):
+    """WhisperModel whose encoder sees only the frames of the current window."""
+
+    _local = threading.local()
+
+    def encode(self, features: np.ndarray):  # type: ignore[no-untyped-def]
+        frames = getattr(self._local, "frames", None)
+        if frames is not None and features.shape[-1] > frames:
+            features = np.ascontiguousarray(features[..., :frames])
+        return super().encode(features)
+
+
+def _resolve_device(device: str) -> str:
+    if device != "auto":
+        return device
+    try:
+        import ctranslate2
+
+        return "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
+    except Exception:  # pragma: no cover - depends on the machine
+        return "cpu"
+
+
+class WhisperDecoder:
+    """One loaded model; ``decode`` is called from the scheduler's thread only."""
+
+    def __init__(self, settings: AsrSettings) -> None:
+        self.settings = settings
+        resolved = resolve_whisper_model(settings.model)
+        self.device = _resolve_device(settings.device)
+        compute = settings.compute_type
+        if compute == "default":
+            compute = "int8" if self.device == "cpu" else "float16"
+        self.compute_type = compute
+        threads = settings.cpu_threads or min(4, os.cpu_count() or 1)
+        started = time.perf_counter()
+        self.model = _WindowedWhisper(
+            resolved,
+            device=self.device,
+            compute_type=compute,
+            cpu_threads=threads,
+            local_files_only=is_local_model(resolved),
+        )
+        self.multilingual = self.model.model.is_multilingual
+        logger.info(
+            "speech model %s loaded on %s (%s) in %.1fs",
+            settings.model,
+            self.device,
+            compute,
+            time.perf_counter() - started,
+        )
+
+    def decode(
+        self,
+        audio: np.ndarray,
+        *,
+        language: str | None,
+        prompt: str = "",
+        window_min_seconds: float | None = None,
+    ) -> Hypothesis:
+        settings = self.settings
+        seconds = len(audio) / SAMPLE_RATE
+        min_window = settings.window_min_seconds if window_min_seconds is None else window_min_seconds
+        if min_window > 0:
+            self.model._local.frames = int(max(min_window, seconds + 0.5) * FRAMES_PER_SECOND)
+        else:
+            self.model._local.frames = None
+        if not self.multilingual:
+            language = "en"
+        started = time.perf_counter()
+        initial = " ".join(p for p in (settings.initial_prompt, prompt) if p).strip() or None
+        try:
+            segments, info = self.model.transcribe(
+                audio,
+                language=language,
+                beam_size=settings.beam_size,
+                temperature=0.0,
+                word_timestamps=True,
+                condition_on_previous_text=False,
+                initial_prompt=initial,
+                hotwords=settings.hotwords or None,
+                vad_filter=False,
+                compression_ratio_threshold=None,
+                no_speech_threshold=None,
+                # A loop cannot run longer than speech could: ~6 tokens a second plus margin.
+                max_new_tokens=int(10 + 6 * seconds),
+            )
+            segments = list(segments)
+        finally:
+            self.model._local.frames = None
+        words = [
+            Word(w.word, float(w.start), float(w.end), float(w.probability))
+            for s in segments
+            for w in (s.words or ())
+        ]
+        no_speech = max((s.no_speech_prob for s in segments), default=1.0)
+        logprob = float(np.mean([s.avg_logprob for s in segments])) if segments else -10.0
+        ratio = max((s.compression_ratio for s in segments), default=0.0)
+        return Hypothesis(
+            words=words,
+            language=info.language,
+            language_probability=float(info.language_probability),
+            no_speech_prob=float(no_speech),
+            avg_logprob=logprob,
+            compression_ratio=float(ratio),
+            seconds=time.perf_counter() - started,
+        )

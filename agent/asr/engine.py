@@ -1,0 +1,150 @@
+"""The speech engine of a process: the model loaded once, shared by every stream.
+
+``SpeechEngine.create_stream()`` returns a ``RecognizerStream``: push 16 kHz PCM from any
+asyncio loop, iterate its events. Streams of several rooms (threads with their own loops) share
+the engine safely: the only shared mutable parts are the scheduler's queue and the decoder, which
+only the scheduler's thread touches.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+
+import numpy as np
+
+from agent.asr.decoder import WhisperDecoder
+from agent.asr.events import TranscriptEvent
+from agent.asr.recognizer import SAMPLE_RATE, DecodeJob, StreamingRecognizer
+from agent.asr.scheduler import DecodeScheduler
+from agent.asr.settings import AsrSettings
+from agent.asr.vad import SileroModel
+
+logger = logging.getLogger("greffier.asr")
+
+MAX_CHUNK_SECONDS = 3.0
+
+
+class SpeechEngine:
+    def __init__(self, settings: AsrSettings | None = None) -> None:
+        self.settings = settings or AsrSettings.from_env()
+        self.decoder = WhisperDecoder(self.settings)
+        self.vad_model = SileroModel()
+        self.scheduler = DecodeScheduler()
+        self.active_streams: set[RecognizerStream] = set()
+        self.decoded_audio_seconds = 0.0
+        self.decode_seconds = 0.0
+
+    def create_stream(self, *, stream_id: str, language: str | None = None) -> RecognizerStream:
+        stream = RecognizerStream(self, stream_id=stream_id, language=language)
+        self.active_streams.add(stream)
+        return stream
+
+    def load(self) -> float:
+        """Utilisation of the decoder, the worker's recognition load."""
+        return self.scheduler.utilisation()
+
+    def real_time_factor(self) -> float:
+        return self.decode_seconds / self.decoded_audio_seconds if self.decoded_audio_seconds else 0.0
+
+    def _decode(self, job: DecodeJob):  # type: ignore[no-untyped-def]
+        hyp = self.decoder.decode(job.audio, language=job.language, prompt=job.prompt)
+        self.decode_seconds += hyp.seconds
+        self.decoded_audio_seconds += len(job.audio) / SAMPLE_RATE
+        return hyp
+
+    def close(self) -> None:
+        self.scheduler.close()
+
+
+class RecognizerStream:
+    """Live wrapper: audio clock = samples pushed so far; decodes through the shared scheduler."""
+
+    def __init__(self, engine: SpeechEngine, *, stream_id: str, language: str | None) -> None:
+        self.engine = engine
+        self.recognizer = StreamingRecognizer(
+            engine.vad_model, engine.settings, stream_id=stream_id, language=language
+        )
+        self._events: asyncio.Queue[TranscriptEvent | None] = asyncio.Queue()
+        self._wakeup = asyncio.Event()
+        self._closing = False
+        self._task = asyncio.get_running_loop().create_task(self._loop(), name=f"asr-{stream_id}")
+
+    @property
+    def language(self) -> str | None:
+        return self.recognizer.language
+
+    def push(self, pcm: np.ndarray) -> None:
+        if self._closing:
+            return
+        self.recognizer.push(pcm)
+        self._wakeup.set()
+
+    async def end(self) -> None:
+        """Finalise what is being said, deliver the last events, stop."""
+        if self._closing:
+            return
+        self.recognizer.end_of_stream()
+        self._closing = True
+        self._wakeup.set()
+        await asyncio.shield(self._task)
+
+    async def aclose(self) -> None:
+        self._closing = True
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+        self.engine.active_streams.discard(self)
+        self._events.put_nowait(None)
+
+    def __aiter__(self) -> AsyncIterator[TranscriptEvent]:
+        return self._iter()
+
+    async def _iter(self) -> AsyncIterator[TranscriptEvent]:
+        while True:
+            ev = await self._events.get()
+            if ev is None:
+                return
+            yield ev
+
+    def _now(self) -> float:
+        return self.recognizer.position / SAMPLE_RATE
+
+    async def _loop(self) -> None:
+        rec = self.recognizer
+        base_chunk = self.engine.settings.chunk_seconds
+        try:
+            while True:
+                kind = rec.due()
+                if kind is None:
+                    if self._closing:
+                        break
+                    self._wakeup.clear()
+                    await self._wakeup.wait()
+                    continue
+                job = rec.make_job()
+                if job is None:
+                    continue
+                if rec.skip_final(job):
+                    hyp = None
+                else:
+                    sent = time.monotonic()
+                    try:
+                        hyp = await self.engine.scheduler.run(
+                            lambda job=job: self.engine._decode(job), final=job.kind == "final"
+                        )
+                    except Exception:
+                        logger.exception("decode failed on stream %s", rec.stream_id)
+                        hyp = None
+                    # Back-pressure: decode less often when the round trip grows.
+                    trip = time.monotonic() - sent
+                    rec.chunk_seconds = min(MAX_CHUNK_SECONDS, max(base_chunk, 0.8 * trip))
+                for ev in rec.apply(job, hyp, self._now()):
+                    self._events.put_nowait(ev)
+        finally:
+            self.engine.active_streams.discard(self)
+            if self._closing:
+                self._events.put_nowait(None)

@@ -1,0 +1,366 @@
+"""The streaming policy for one audio stream (no threads, no clock of its own).
+
+Audio goes in with ``push``; ``due`` says whether a decode should run; ``make_job`` snapshots the
+buffer; a decoder turns the job into a ``Hypothesis`` (possibly on another thread, possibly
+batched with other streams); ``apply`` turns it into interim/final events. Time is always the
+stream's audio clock, passed in by the caller, so the same code runs live, in the scheduler and in
+the faster-than-real-time simulation of ``transcribe --stream``.
+
+Policy (after whisper_streaming's LocalAgreement-2): every ``chunk_seconds`` of new speech the
+buffer since the last cut is re-decoded, conditioned on committed text; the longest prefix on
+which two consecutive hypotheses agree is committed. The end of speech (VAD) decodes once more and
+commits everything as the segment's final. A buffer longer than ``max_buffer_seconds`` is cut at
+the last committed sentence end (or, failing that, the last committed word), which closes the
+current segment with a final, so memory and decode cost stay bounded in a monologue.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections import deque
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from agent.asr.agreement import (
+    SENTENCE_END,
+    common_prefix,
+    drop_overlap,
+    join_words,
+    norm,
+    strip_repetitions,
+)
+from agent.asr.decoder import Hypothesis
+from agent.asr.events import TranscriptEvent, Word
+from agent.asr.settings import AsrSettings
+from agent.asr.vad import SileroModel, VadStream
+
+SAMPLE_RATE = 16000
+MIN_DECODE_SECONDS = 0.4
+MIN_FINAL_SECONDS = 0.25
+LANGUAGE_STICK_PROBABILITY = 0.8
+LANGUAGE_MIN_SECONDS = 1.5
+PROMPT_CHARS = 200
+
+
+@dataclass(frozen=True)
+class DecodeJob:
+    kind: Literal["interim", "final"]
+    audio: np.ndarray
+    start_sample: int
+    end_sample: int
+    prompt: str
+    language: str | None
+    generation: int  # guards against applying a job after a reset
+
+
+def to_float32(samples: np.ndarray) -> np.ndarray:
+    if samples.dtype == np.int16:
+        return samples.astype(np.float32) / 32768.0
+    return np.asarray(samples, dtype=np.float32)
+
+
+class StreamingRecognizer:
+    def __init__(
+        self,
+        vad_model: SileroModel,
+        settings: AsrSettings,
+        *,
+        stream_id: str = "s",
+        language: str | None = None,
+    ) -> None:
+        self.settings = settings
+        self.stream_id = stream_id
+        self.vad = VadStream(
+            vad_model,
+            threshold=settings.vad_threshold,
+            min_silence_ms=settings.vad_min_silence_ms,
+        )
+        self.language = language or settings.language  # sticky once set
+        self.language_fixed = self.language is not None
+        self.chunk_seconds = settings.chunk_seconds  # may be raised under load
+        self._lock = threading.Lock()
+        self._generation = 0
+        self.position = 0  # samples received
+        self._buf = np.zeros(0, dtype=np.float32)
+        self._buf_start = 0
+        self._speaking = False
+        self._pending_end: int | None = None
+        self._next_start: int | None = None
+        self._last_decode_end = 0
+        self._segment_index = 0
+        self._committed: list[Word] = []
+        self._prev_uncommitted: list[Word] = []
+        self._tentative: list[Word] = []
+        self._committed_end = 0.0
+        self._seen: list[tuple[str, float]] = []
+        self._history: deque[str] = deque(maxlen=8)
+        self._last_interim = ""
+        self._preroll = int(0.5 * SAMPLE_RATE)
+
+    # -- audio in --------------------------------------------------------------------------------
+    def push(self, samples: np.ndarray) -> None:
+        """Feed 16 kHz mono PCM (int16 or float32)."""
+        audio = to_float32(samples).reshape(-1)
+        if audio.size == 0:
+            return
+        with self._lock:
+            self._buf = np.concatenate([self._buf, audio])
+            self.position += audio.size
+            for event in self.vad.process(audio):
+                if event.kind == "start":
+                    if self._pending_end is not None:
+                        self._next_start = event.sample
+                    else:
+                        self._cut_buffer(max(event.sample, self._buf_start))
+                        self._last_decode_end = self._buf_start
+                    self._speaking = True
+                else:
+                    self._speaking = False
+                    self._pending_end = event.sample
+            if not self._speaking and self._pending_end is None:
+                # Keep only a short pre-roll while silent: silence costs no compute nor memory.
+                keep_from = max(self._buf_start, self.position - self._preroll)
+                self._cut_buffer(keep_from)
+
+    def end_of_stream(self) -> None:
+        """The speaker left or the track ended: finalise what was being said."""
+        with self._lock:
+            for event in self.vad.flush():
+                self._speaking = False
+                self._pending_end = event.sample
+            if self._pending_end is None and (self._committed or self._tentative):
+                self._pending_end = self.position
+
+    @property
+    def speaking(self) -> bool:
+        return self._speaking
+
+    @property
+    def buffered_seconds(self) -> float:
+        return self._buf.size / SAMPLE_RATE
+
+    # -- scheduling ------------------------------------------------------------------------------
+    def due(self) -> Literal["interim", "final"] | None:
+        with self._lock:
+            if self._pending_end is not None:
+                return "final"
+            if not self._speaking:
+                return None
+            new_audio = self.position - self._last_decode_end
+            if new_audio < self.chunk_seconds * SAMPLE_RATE:
+                return None
+            if self.position - self._buf_start < MIN_DECODE_SECONDS * SAMPLE_RATE:
+                return None
+            return "interim"
+
+    def make_job(self) -> DecodeJob | None:
+        with self._lock:
+            if self._pending_end is not None:
+                kind: Literal["interim", "final"] = "final"
+                end = max(self._buf_start, min(self._pending_end, self.position))
+            elif self._speaking:
+                kind, end = "interim", self.position
+            else:
+                return None
+            audio = self._buf[: end - self._buf_start].copy()
+            return DecodeJob(
+                kind=kind,
+                audio=audio,
+                start_sample=self._buf_start,
+                end_sample=end,
+                prompt=self._prompt(),
+                language=self.language,
+                generation=self._generation,
+            )
+
+    def _prompt(self) -> str:
+        # Only text whose audio is no longer in the buffer: prompting with words the decoder is
+        # about to hear again makes it repeat them.
+        return " ".join(self._history)[-PROMPT_CHARS:]
+
+    # -- hypotheses in, events out -----------------------------------------------------------------
+    def apply(self, job: DecodeJob, hyp: Hypothesis | None, now: float) -> list[TranscriptEvent]:
+        """Merge a decode result; ``hyp`` None means the job was skipped (too short)."""
+        with self._lock:
+            if job.generation != self._generation:
+                return []
+            self._last_decode_end = max(self._last_decode_end, job.end_sample)
+            words = self._clean(job, hyp) if hyp is not None else []
+            if hyp is not None:
+                self._maybe_stick_language(job, hyp)
+            fresh = drop_overlap(self._committed, words, self._committed_end)
+            events: list[TranscriptEvent] = []
+            if job.kind == "final":
+                self._commit(fresh, now)
+                events += self._close_segment(now, len(self._committed))
+                self._after_final(job)
+                return events
+            agreed = common_prefix(self._prev_uncommitted, fresh)
+            self._commit(fresh[:agreed], now)
+            self._prev_uncommitted = fresh[agreed:]
+            self._tentative = fresh[agreed:]
+            events += self._trim_if_long(job, words, now)
+            interim = self._interim(now)
+            if interim is not None:
+                events.append(interim)
+            return events
+
+    def _clean(self, job: DecodeJob, hyp: Hypothesis) -> list[Word]:
+        # Hallucination guards: a confident "no speech" with a poor transcript is silence/noise.
+        if hyp.no_speech_prob > 0.6 and hyp.avg_logprob < -1.0:
+            return []
+        if hyp.avg_logprob < -1.5:
+            return []
+        offset = job.start_sample / SAMPLE_RATE
+        limit = job.end_sample / SAMPLE_RATE
+        words = []
+        for w in hyp.words:
+            start, end = w.start + offset, min(w.end + offset, limit)
+            if start >= limit - 0.02 or not w.text.strip():
+                continue  # nothing beyond the audio we gave
+            words.append(dataclasses.replace(w, start=start, end=max(end, start)))
+        return strip_repetitions(words)
+
+    def _maybe_stick_language(self, job: DecodeJob, hyp: Hypothesis) -> None:
+        if self.language_fixed:
+            return
+        seconds = (job.end_sample - job.start_sample) / SAMPLE_RATE
+        if hyp.language_probability >= LANGUAGE_STICK_PROBABILITY and seconds >= LANGUAGE_MIN_SECONDS:
+            self.language = hyp.language
+            self.language_fixed = True
+        elif self.language is None:
+            self.language = None  # keep detecting on the next decode
+        self._detected = hyp.language
+
+    def _commit(self, words: list[Word], now: float) -> None:
+        base = len(self._committed)
+        for i, w in enumerate(words):
+            seen = self._seen[base + i][1] if base + i < len(self._seen) else now
+            self._committed.append(dataclasses.replace(w, first_seen=seen, committed_at=now))
+        if words:
+            self._committed_end = max(self._committed_end, words[-1].end)
+            self._seen[base : base + len(words)] = [
+                (norm(w.text), w.first_seen or now) for w in self._committed[base:]
+            ]
+
+    def _segment_id(self) -> str:
+        return f"{self.stream_id}-{self._segment_index}"
+
+    def _current_language(self) -> str:
+        return self.language or getattr(self, "_detected", None) or ""
+
+    def _interim(self, now: float) -> TranscriptEvent | None:
+        words = [*self._committed, *self._tentative]
+        if not words:
+            return None
+        # first_seen bookkeeping, index by index within the segment.
+        seen = self._seen[: len(words)]
+        for i, w in enumerate(words):
+            key = norm(w.text)
+            if i >= len(seen):
+                seen.append((key, now))
+            elif seen[i][0] != key:
+                seen[i] = (key, now)
+        self._seen = seen
+        text = join_words(words)
+        if text == self._last_interim:
+            return None
+        self._last_interim = text
+        out_words = tuple(
+            w if w.first_seen is not None else dataclasses.replace(w, first_seen=seen[i][1])
+            for i, w in enumerate(words)
+        )
+        return TranscriptEvent(
+            kind="interim",
+            segment_id=self._segment_id(),
+            text=text,
+            language=self._current_language(),
+            start=words[0].start,
+            end=words[-1].end,
+            words=out_words,
+            confidence=float(np.mean([w.probability for w in words])),
+            emitted_at=now,
+            stable_words=len(self._committed),
+        )
+
+    def _close_segment(self, now: float, count: int) -> list[TranscriptEvent]:
+        """Emit the first ``count`` committed words as the segment's final; keep the rest."""
+        words, rest = self._committed[:count], self._committed[count:]
+        events: list[TranscriptEvent] = []
+        if words:
+            text = join_words(words)
+            events.append(
+                TranscriptEvent(
+                    kind="final",
+                    segment_id=self._segment_id(),
+                    text=text,
+                    language=self._current_language(),
+                    start=words[0].start,
+                    end=words[-1].end,
+                    words=tuple(words),
+                    confidence=float(np.mean([w.probability for w in words])),
+                    emitted_at=now,
+                    stable_words=len(words),
+                )
+            )
+            self._history.append(text)
+            self._segment_index += 1
+        self._committed = rest
+        self._seen = self._seen[count:]
+        self._last_interim = ""
+        return events
+
+    def _trim_if_long(self, job: DecodeJob, words: list[Word], now: float) -> list[TranscriptEvent]:
+        """Close the segment at a sentence end once the buffer is long enough.
+
+        Punctuation is read from the latest hypothesis (a word committed earlier may have been
+        committed before its full stop appeared), restricted to audio already committed.
+        """
+        buffered = (job.end_sample - self._buf_start) / SAMPLE_RATE
+        if buffered <= self.settings.trim_seconds or not self._committed:
+            return []
+        cut_time = 0.0
+        for w in words:
+            if w.end <= self._committed_end + 0.05 and w.text.rstrip().endswith(SENTENCE_END):
+                cut_time = w.end
+        if cut_time == 0.0 and buffered > self.settings.max_buffer_seconds:
+            cut_time = self._committed_end
+        if cut_time == 0.0:
+            return []
+        count = sum(1 for w in self._committed if w.end <= cut_time + 0.05)
+        if count == 0:
+            return []
+        events = self._close_segment(now, count)
+        self._cut_buffer(int(cut_time * SAMPLE_RATE))
+        return events
+
+    def _after_final(self, job: DecodeJob) -> None:
+        self._tentative = []
+        self._prev_uncommitted = []
+        self._committed = []
+        self._seen = []
+        self._committed_end = job.end_sample / SAMPLE_RATE
+        self._pending_end = None
+        if self._next_start is not None:
+            self._cut_buffer(max(self._next_start, job.end_sample))
+            self._next_start = None
+        else:
+            self._cut_buffer(min(self.position, max(job.end_sample, self.position - self._preroll)))
+        self._last_decode_end = self._buf_start
+
+    def _cut_buffer(self, new_start: int) -> None:
+        new_start = min(max(new_start, self._buf_start), self._buf_start + self._buf.size)
+        self._buf = self._buf[new_start - self._buf_start :]
+        self._buf_start = new_start
+
+    def skip_final(self, job: DecodeJob) -> bool:
+        """A final over too little audio is not worth a decode (a click, a cough)."""
+        return (
+            job.kind == "final"
+            and not self._committed
+            and not self._tentative
+            and (job.end_sample - job.start_sample) < MIN_FINAL_SECONDS * SAMPLE_RATE
+        )

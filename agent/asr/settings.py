@@ -1,0 +1,60 @@
+"""Speech recognition settings (environment variables documented in README and .env.example)."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+
+from agent.config import ConfigError, env_choice, env_float, env_int, env_str
+
+_LANG_RE = re.compile(r"^[a-z]{2,3}$")
+
+
+def parse_language(value: str, variable: str = "WHISPER_LANGUAGE") -> str | None:
+    """``auto`` (or empty) means detect; otherwise an ISO 639-1 code Whisper knows."""
+    value = value.strip().lower()
+    if value in {"", "auto"}:
+        return None
+    from faster_whisper.tokenizer import _LANGUAGE_CODES
+
+    if not _LANG_RE.match(value) or value not in _LANGUAGE_CODES:
+        raise ConfigError(f"{variable}={value!r} is invalid: expected auto or a language code like fr, en")
+    return value
+
+
+@dataclass(frozen=True)
+class AsrSettings:
+    model: str = "base"
+    device: str = "auto"
+    compute_type: str = "default"
+    language: str | None = None
+    cpu_threads: int = 0
+    beam_size: int = 1
+    initial_prompt: str = ""
+    hotwords: str = ""
+    chunk_seconds: float = 0.5
+    window_min_seconds: float = 10.0
+    trim_seconds: float = 6.0
+    max_buffer_seconds: float = 15.0
+    vad_threshold: float = 0.5
+    vad_min_silence_ms: int = 500
+
+    @classmethod
+    def from_env(cls) -> AsrSettings:
+        return cls(
+            model=env_str("WHISPER_MODEL", "base") or "base",
+            device=env_choice("WHISPER_DEVICE", "auto", ("auto", "cpu", "cuda")),
+            compute_type=env_str("WHISPER_COMPUTE_TYPE", "default") or "default",
+            language=parse_language(os.environ.get("WHISPER_LANGUAGE", "auto")),
+            cpu_threads=env_int("WHISPER_CPU_THREADS", 0, minimum=0, maximum=256),
+            beam_size=env_int("WHISPER_BEAM_SIZE", 1, minimum=1, maximum=10),
+            initial_prompt=env_str("WHISPER_INITIAL_PROMPT", ""),
+            hotwords=env_str("WHISPER_HOTWORDS", ""),
+            chunk_seconds=env_float("ASR_CHUNK_SECONDS", 0.5, minimum=0.1, maximum=10.0),
+            window_min_seconds=env_float("ASR_WINDOW_MIN_SECONDS", 10.0, minimum=0.0, maximum=30.0),
+            trim_seconds=env_float("ASR_TRIM_SECONDS", 6.0, minimum=1.0, maximum=25.0),
+            max_buffer_seconds=env_float("ASR_MAX_BUFFER_SECONDS", 15.0, minimum=3.0, maximum=28.0),
+            vad_threshold=env_float("VAD_THRESHOLD", 0.5, minimum=0.05, maximum=0.95),
+            vad_min_silence_ms=env_int("VAD_MIN_SILENCE_MS", 500, minimum=100, maximum=5000),
+        )

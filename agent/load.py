@@ -1,0 +1,30 @@
+"""The load a worker reports to LiveKit's dispatcher.
+
+CPU percentage is a poor signal for us: decoding is bursty and another process on the machine
+(or a benchmark) would make the worker refuse rooms it could serve. We report the larger of
+rooms / MAX_ROOMS and the speech engine's measured utilisation (see ``agent.asr.scheduler``),
+so a worker is full when it holds MAX_ROOMS rooms or its recogniser cannot keep up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from livekit.agents import AgentServer
+
+# Registered by the speech engine once loaded: returns its utilisation in [0, 1].
+_engine_load: Callable[[], float] | None = None
+
+
+def register_engine_load(fn: Callable[[], float] | None) -> None:
+    global _engine_load
+    _engine_load = fn
+
+
+def make_load_fnc(max_rooms: int) -> Callable[[AgentServer], float]:
+    def load(server: AgentServer) -> float:
+        rooms = len(server.active_jobs) / max_rooms
+        engine = _engine_load() if _engine_load is not None else 0.0
+        return min(1.0, max(rooms, engine))
+
+    return load

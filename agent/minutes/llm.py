@@ -1,0 +1,158 @@
+"""A minimal client for OpenAI-compatible ``/v1/chat/completions`` (Albert, vLLM, Ollama,
+llama.cpp server...), over httpx.
+
+Retries (tenacity, exponential backoff with jitter) cover what is worth retrying: connection
+errors, timeouts, 408/429/5xx. Other 4xx are configuration errors and fail at once. Nothing of the
+prompts or answers is logged, and the API key only travels in the Authorization header.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from tenacity import (
+    AsyncRetrying,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential,
+    wait_random,
+)
+
+from agent.minutes.parse import NOTES_SCHEMA
+from agent.minutes.settings import LLMSettings
+
+log = logging.getLogger(__name__)
+
+
+class LLMError(RuntimeError):
+    """The LLM could not give an answer (after retries); the message holds no prompt text."""
+
+
+@dataclass(frozen=True)
+class ChatResult:
+    text: str
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    seconds: float
+
+
+def _retryable(exc: BaseException) -> bool:
+    if isinstance(exc, httpx.TransportError):  # connect errors, timeouts, broken connections
+        return True
+    if isinstance(exc, httpx.HTTPStatusError):
+        return exc.response.status_code in {408, 409, 425, 429} or exc.response.status_code >= 500
+    return False
+
+
+class LLMClient:
+    def __init__(self, settings: LLMSettings, *, client: httpx.AsyncClient | None = None) -> None:
+        self.settings = settings
+        headers = {"Content-Type": "application/json"}
+        if settings.api_key:
+            headers["Authorization"] = f"Bearer {settings.api_key}"
+        self._client = client or httpx.AsyncClient(
+            timeout=httpx.Timeout(settings.timeout_s, connect=min(10.0, settings.timeout_s)),
+            headers=headers,
+            limits=httpx.Limits(max_connections=max(1, settings.max_parallel)),
+        )
+        self._formats = _format_chain(settings.response_format)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def __aenter__(self) -> LLMClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def chat(self, messages: list[dict[str, str]], *, max_tokens: int) -> ChatResult:
+        started = time.monotonic()
+        try:
+            async for attempt in AsyncRetrying(
+                retry=retry_if_exception(_retryable),
+                stop=stop_after_attempt(self.settings.retries + 1),
+                wait=wait_exponential(multiplier=1.0, max=20.0) + wait_random(0, 1.0),
+                reraise=True,
+            ):
+                with attempt:
+                    number = attempt.retry_state.attempt_number
+                    if number > 1:
+                        log.info("LLM call: attempt %d", number)
+                    data = await self._post(messages, max_tokens)
+        except httpx.HTTPStatusError as exc:
+            raise LLMError(f"LLM answered HTTP {exc.response.status_code}") from None
+        except httpx.TransportError as exc:
+            raise LLMError(f"LLM unreachable: {type(exc).__name__}") from None
+        try:
+            text = data["choices"][0]["message"]["content"] or ""
+        except (KeyError, IndexError, TypeError):
+            raise LLMError("LLM answer has no choices[0].message.content") from None
+        usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
+        return ChatResult(
+            text=str(text),
+            prompt_tokens=_int_or_none(usage.get("prompt_tokens")),
+            completion_tokens=_int_or_none(usage.get("completion_tokens")),
+            seconds=time.monotonic() - started,
+        )
+
+    async def _post(self, messages: list[dict[str, str]], max_tokens: int) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "messages": messages,
+            "max_tokens": max_tokens,
+            "temperature": self.settings.temperature,
+            "stream": False,
+        }
+        if self.settings.model:
+            body["model"] = self.settings.model
+        url = f"{self.settings.base_url}/chat/completions"
+        while True:
+            response_format = _response_format(self._formats[0])
+            if response_format is not None:
+                body["response_format"] = response_format
+            else:
+                body.pop("response_format", None)
+            response = await self._client.post(url, json=body)
+            if response.status_code in {400, 422} and len(self._formats) > 1:
+                # Servers differ in what response_format they accept; the prompts ask for JSON
+                # anyway, so step down to a simpler form rather than fail.
+                log.warning("LLM rejected response_format=%s; trying %s", self._formats[0], self._formats[1])
+                self._formats = self._formats[1:]
+                continue
+            break
+        response.raise_for_status()
+        try:
+            data = response.json()
+        except ValueError:
+            raise LLMError("LLM answer is not JSON") from None
+        if not isinstance(data, dict):
+            raise LLMError("LLM answer is not a JSON object")
+        return data
+
+
+def _format_chain(preferred: str) -> list[str]:
+    chain = ["json_schema", "json_object_schema", "json_object", "none"]
+    return chain[chain.index(preferred) :] if preferred in chain else ["none"]
+
+
+def _response_format(kind: str) -> dict[str, Any] | None:
+    """The request's ``response_format``: OpenAI's json_schema, llama.cpp's json_object + schema
+    (grammar-constrained, what makes small local models usable), plain json_object, or none."""
+    if kind == "json_schema":
+        return {
+            "type": "json_schema",
+            "json_schema": {"name": "minutes_notes", "schema": NOTES_SCHEMA, "strict": True},
+        }
+    if kind == "json_object_schema":
+        return {"type": "json_object", "schema": NOTES_SCHEMA}
+    if kind == "json_object":
+        return {"type": "json_object"}
+    return None
+
+
+def _int_or_none(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None

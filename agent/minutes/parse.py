@@ -1,0 +1,167 @@
+"""Turn an LLM answer into validated ``Notes``; never trust its shape.
+
+Models wrap JSON in code fences, add prose around it, use other key spellings, return strings where
+lists were asked, or return nothing usable. We extract the first JSON object, coerce what can be
+coerced, clip lengths, and return None when nothing usable remains.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from agent.minutes.model import ActionItem, Notes
+
+MAX_ITEMS = 30
+MAX_ITEM_CHARS = 500
+MAX_SUMMARY_CHARS = 4000
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.S)
+
+_STRINGS = {"type": "array", "items": {"type": "string"}}
+NOTES_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "summary": {"type": "string"},
+        "topics": _STRINGS,
+        "decisions": _STRINGS,
+        "action_items": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "task": {"type": "string"},
+                    "owner": {"type": "string"},
+                    "due": {"type": "string"},
+                },
+                "required": ["task", "owner", "due"],
+                "additionalProperties": False,
+            },
+        },
+        "open_questions": _STRINGS,
+    },
+    "required": ["summary", "topics", "decisions", "action_items", "open_questions"],
+    "additionalProperties": False,
+}
+
+_ALIASES = {
+    "summary": ("summary", "résumé", "resume", "overview"),
+    "topics": ("topics", "sujets", "topics_discussed"),
+    "decisions": ("decisions", "décisions"),
+    "action_items": ("action_items", "actions", "actionitems", "tasks", "todo"),
+    "open_questions": ("open_questions", "questions", "questions_ouvertes"),
+}
+
+
+def extract_json_object(text: str) -> dict[str, Any] | None:
+    candidates = [m.group(1) for m in _FENCE.finditer(text)] + [text]
+    for candidate in candidates:
+        start = candidate.find("{")
+        while start != -1:
+            try:
+                value, _ = json.JSONDecoder().raw_decode(candidate[start:])
+            except ValueError:
+                start = candidate.find("{", start + 1)
+                continue
+            if isinstance(value, dict):
+                return value
+            start = candidate.find("{", start + 1)
+    return None
+
+
+def parse_notes(text: str) -> Notes | None:
+    data = extract_json_object(text)
+    if data is None:
+        return None
+    lowered = {str(k).strip().lower(): v for k, v in data.items()}
+
+    def pick(key: str) -> Any:
+        for alias in _ALIASES[key]:
+            if alias in lowered:
+                return lowered[alias]
+        return None
+
+    summary = _clean(pick("summary"), MAX_SUMMARY_CHARS) if isinstance(pick("summary"), str) else ""
+    notes = Notes(
+        summary=summary,
+        topics=_strings(pick("topics")),
+        decisions=_strings(pick("decisions")),
+        action_items=_actions(pick("action_items")),
+        open_questions=_strings(pick("open_questions")),
+    )
+    return None if notes.is_empty() else notes
+
+
+def _clean(value: str, limit: int) -> str:
+    return " ".join(_CONTROL.sub(" ", value).split())[:limit].strip()
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list):
+        return ()
+    out: list[str] = []
+    for item in value:
+        if isinstance(item, dict):  # {"topic": "..."} and similar
+            item = next((v for v in item.values() if isinstance(v, str)), "")
+        if isinstance(item, str | int | float) and not isinstance(item, bool):
+            cleaned = _clean(str(item), MAX_ITEM_CHARS)
+            if cleaned and cleaned.lower() not in {o.lower() for o in out}:
+                out.append(cleaned)
+        if len(out) >= MAX_ITEMS:
+            break
+    return tuple(out)
+
+
+def _actions(value: Any) -> tuple[ActionItem, ...]:
+    if isinstance(value, dict | str):
+        value = [value]
+    if not isinstance(value, list):
+        return ()
+    out: list[ActionItem] = []
+    for item in value:
+        if isinstance(item, str):
+            item = {"task": item}
+        if not isinstance(item, dict):
+            continue
+        fields = {str(k).lower(): v for k, v in item.items()}
+        task = fields.get("task") or fields.get("action") or fields.get("description") or ""
+        owner = fields.get("owner") or fields.get("assignee") or fields.get("who") or ""
+        due = fields.get("due") or fields.get("due_date") or fields.get("deadline") or ""
+        if not isinstance(task, str) or not task.strip():
+            continue
+        out.append(
+            ActionItem(
+                task=_clean(task, MAX_ITEM_CHARS),
+                owner=_clean(owner, 120) if isinstance(owner, str) else "",
+                due=_clean(due, 120) if isinstance(due, str) else "",
+            )
+        )
+        if len(out) >= MAX_ITEMS:
+            break
+    return tuple(out)
+
+
+def merge_notes(parts: list[Notes]) -> Notes:
+    """Mechanical merge, used when the reduce call fails but some map calls succeeded."""
+
+    def union(values: list[tuple[str, ...]]) -> tuple[str, ...]:
+        seen: dict[str, str] = {}
+        for group in values:
+            for v in group:
+                seen.setdefault(v.lower(), v)
+        return tuple(seen.values())[:MAX_ITEMS]
+
+    actions: dict[str, ActionItem] = {}
+    for p in parts:
+        for a in p.action_items:
+            actions.setdefault(a.task.lower(), a)
+    return Notes(
+        summary=" ".join(p.summary for p in parts if p.summary)[:MAX_SUMMARY_CHARS],
+        topics=union([p.topics for p in parts]),
+        decisions=union([p.decisions for p in parts]),
+        action_items=tuple(actions.values())[:MAX_ITEMS],
+        open_questions=union([p.open_questions for p in parts]),
+    )

@@ -1,0 +1,210 @@
+"""The end of a meeting: claim → build minutes → write files → queue deliveries → send.
+
+``finish_meeting`` is what the room agent calls when the room ends (and what a restarted worker
+calls for each journal ``recover_unfinished`` finds). ``process_outbox`` is what the worker calls
+periodically to retry failed deliveries.
+
+Exactly once per room session: the journal's claim stops two workers from building at the same
+time; the ``.done`` marker, re-checked after claiming, stops a second build afterwards; deliveries
+are outbox records created exclusively, so even a rebuild after a crash between "files written" and
+"done" queues nothing twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from agent.delivery.files import load_minutes, minutes_dir, write_minutes_files
+from agent.delivery.mail import EmailError, build_email, send_email
+from agent.delivery.outbox import DONE, Delivery, Outbox
+from agent.delivery.webhook import WebhookError, send_webhook
+from agent.minutes.builder import build_minutes
+from agent.minutes.model import Minutes
+from agent.minutes.settings import MinutesSettings
+from agent.transcript.claim import FileClaim
+from agent.transcript.journal import Journal, find_unfinished
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class MinutesResult:
+    session_id: str
+    claimed: bool  # False: another worker is producing these minutes right now
+    already_done: bool = False  # the minutes had been produced before this call
+    minutes: Minutes | None = None
+    files: dict[str, Path] = field(default_factory=dict)
+    deliveries: dict[str, str] = field(default_factory=dict)  # delivery_id -> state
+    seconds: float = 0.0
+
+
+def outbox_for(settings: MinutesSettings) -> Outbox:
+    send_timeout = max(120.0, 4 * max(settings.smtp.timeout_s, settings.webhook.timeout_s))
+    return Outbox(
+        settings.data_dir,
+        max_attempts=settings.outbox_max_attempts,
+        backoff_s=settings.outbox_backoff_s,
+        backoff_max_s=settings.outbox_backoff_max_s,
+        send_timeout_s=send_timeout,
+    )
+
+
+def enqueue_deliveries(
+    minutes: Minutes, directory: Path, settings: MinutesSettings, *, key: str = "auto"
+) -> list[Delivery]:
+    """Queue one delivery per configured channel; recipients come from the room metadata only."""
+    outbox = outbox_for(settings)
+    queued = []
+    if settings.smtp.enabled and minutes.recipients:
+        queued.append(
+            outbox.enqueue(minutes.session_id, "email", directory, recipients=minutes.recipients, key=key)[0]
+        )
+    elif settings.smtp.enabled:
+        log.info("minutes %s: no recipients in the room metadata; no e-mail", minutes.session_id)
+    if settings.webhook.enabled:
+        queued.append(outbox.enqueue(minutes.session_id, "webhook", directory, key=key)[0])
+    return queued
+
+
+async def finish_meeting(
+    journal_path: str | Path,
+    settings: MinutesSettings,
+    *,
+    use_llm: bool = True,
+    deliver: bool = True,
+) -> MinutesResult:
+    started = time.monotonic()
+    journal = Journal.open_existing(journal_path)
+    result = MinutesResult(session_id=journal.session_id, claimed=False)
+    if journal.is_done():
+        return await _already_done(journal, settings, result, deliver, started)
+    claim = journal.claim(stale_after=settings.claim_timeout_s)
+    if claim is None:
+        log.info("minutes %s: another worker is on it", journal.session_id)
+        return result
+    heartbeat = asyncio.create_task(_keep_alive(claim, settings.claim_timeout_s / 3))
+    try:
+        if journal.is_done():  # finished by another worker between our check and our claim
+            return await _already_done(journal, settings, result, deliver, started)
+        result.claimed = True
+        data = journal.read()
+        minutes = await build_minutes(data, settings, use_llm=use_llm)
+        directory = minutes_dir(settings.data_dir, minutes.session_id)
+        result.minutes = minutes
+        result.files = write_minutes_files(minutes, directory)
+        queued = enqueue_deliveries(minutes, directory, settings)
+        journal.mark_done(
+            {
+                "minutes_dir": str(directory),
+                "generated": minutes.generated,
+                "deliveries": [d.delivery_id for d in queued],
+            }
+        )
+        log.info(
+            "minutes %s: written (%d segments, summary %s)",
+            minutes.session_id,
+            len(minutes.segments),
+            "generated" if minutes.generated else "not generated",
+        )
+    finally:
+        heartbeat.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await heartbeat
+        claim.release()
+    if deliver:
+        await process_outbox(settings, session_id=journal.session_id)
+    result.deliveries = {d.delivery_id: d.state for d in outbox_for(settings).all(journal.session_id)}
+    result.seconds = time.monotonic() - started
+    return result
+
+
+async def _already_done(
+    journal: Journal,
+    settings: MinutesSettings,
+    result: MinutesResult,
+    deliver: bool,
+    started: float,
+) -> MinutesResult:
+    result.already_done = True
+    directory = minutes_dir(settings.data_dir, journal.session_id)
+    with contextlib.suppress(OSError, ValueError):
+        result.minutes = load_minutes(directory)
+    if deliver:
+        await process_outbox(settings, session_id=journal.session_id)
+    result.deliveries = {d.delivery_id: d.state for d in outbox_for(settings).all(journal.session_id)}
+    result.seconds = time.monotonic() - started
+    return result
+
+
+async def _keep_alive(claim: FileClaim, every: float) -> None:
+    while True:
+        await asyncio.sleep(every)
+        claim.refresh()
+
+
+async def process_outbox(
+    settings: MinutesSettings, *, session_id: str | None = None, now: float | None = None
+) -> list[Delivery]:
+    """Attempt every due delivery (all sessions, or one); returns the records after the attempt."""
+    outbox = outbox_for(settings)
+    due = outbox.due(now, session_id)
+    results = await asyncio.gather(*(_attempt(outbox, d, settings) for d in due))
+    return [r for r in results if r is not None]
+
+
+async def _attempt(outbox: Outbox, delivery: Delivery, settings: MinutesSettings) -> Delivery | None:
+    claim = outbox.claim(delivery)
+    if claim is None:
+        return None  # another worker is sending it
+    try:
+        current = outbox.load(delivery.delivery_id)  # re-read under the claim
+        if current.state != "pending":
+            return current
+        try:
+            minutes = load_minutes(Path(current.minutes_dir))
+            if current.channel == "email":
+                if not settings.smtp.enabled:
+                    raise EmailError("SMTP_HOST not configured")
+                msg = build_email(
+                    minutes,
+                    sender=settings.smtp.sender,
+                    recipients=current.recipients,
+                    message_id=current.delivery_id,
+                )
+                await send_email(settings.smtp, msg, current.recipients)
+            elif current.channel == "webhook":
+                if not settings.webhook.enabled:
+                    raise WebhookError("MINUTES_WEBHOOK_URL not configured")
+                await send_webhook(settings.webhook, minutes, current.delivery_id)
+            else:
+                raise ValueError(f"unknown channel {current.channel!r}")
+        except (EmailError, WebhookError, OSError, ValueError) as exc:
+            return outbox.mark_failed(current, f"{type(exc).__name__}: {exc}")
+        log.info("outbox: %s delivered", current.delivery_id)
+        return outbox.mark_done(current)
+    finally:
+        claim.release()
+
+
+async def recover_unfinished(settings: MinutesSettings) -> list[MinutesResult]:
+    """For a (re)started worker: finish every meeting whose minutes are still owed."""
+    results = []
+    for path in find_unfinished(settings.data_dir, idle_after=settings.idle_timeout_s):
+        log.info("minutes: recovering unfinished journal %s", path.name)
+        results.append(await finish_meeting(path, settings))
+    return results
+
+
+__all__ = [
+    "DONE",
+    "MinutesResult",
+    "enqueue_deliveries",
+    "finish_meeting",
+    "process_outbox",
+    "recover_unfinished",
+]

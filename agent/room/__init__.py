@@ -1,0 +1,1 @@
+"""Everything that happens inside one LiveKit room: dispatch, participants, captions out."""

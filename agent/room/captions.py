@@ -1,0 +1,166 @@
+"""Captions out: every recognizer event is published three ways.
+
+1. LiveKit's transcription text streams (topic ``lk.transcription``) with the sender identity of
+   the participant who spoke, as livekit-agents does for user speech: LiveKit's front-end
+   components show them unchanged. Interim and final of one utterance share ``lk.segment_id``.
+2. The legacy transcription packets (``publish_transcription``), read by older front ends.
+3. Our JSON message on topic ``greffier.captions`` (schema in README, ``"v": 1``) with speaker name,
+   times and words, for clients that want more than text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+from livekit import rtc
+
+from agent.asr.events import TranscriptEvent
+
+logger = logging.getLogger("greffier.captions")
+
+TOPIC_TRANSCRIPTION = "lk.transcription"
+TOPIC_CAPTIONS = "greffier.captions"
+SCHEMA_VERSION = 1
+ATTR_SEGMENT_ID = "lk.segment_id"
+ATTR_TRACK_ID = "lk.transcribed_track_id"
+ATTR_FINAL = "lk.transcription_final"
+
+
+@dataclass(frozen=True)
+class Caption:
+    """One published caption, with wall-clock times (epoch seconds)."""
+
+    speaker_identity: str
+    speaker_name: str
+    track_sid: str
+    segment_id: str
+    text: str
+    final: bool
+    language: str
+    start: float
+    end: float
+    words: tuple[tuple[str, float, float, float], ...]  # text, start, end, probability
+
+    def to_message(self) -> dict[str, Any]:
+        return {
+            "type": "caption",
+            "v": SCHEMA_VERSION,
+            "speaker": {"identity": self.speaker_identity, "name": self.speaker_name},
+            "track_sid": self.track_sid,
+            "segment_id": self.segment_id,
+            "text": self.text,
+            "final": self.final,
+            "language": self.language,
+            "start": round(self.start, 3),
+            "end": round(self.end, 3),
+            "words": [
+                {"text": t, "start": round(s, 3), "end": round(e, 3), "p": round(p, 3)}
+                for t, s, e, p in self.words
+            ],
+            "sent_at": round(time.time(), 3),
+        }
+
+
+def caption_from_event(
+    event: TranscriptEvent, *, identity: str, name: str, track_sid: str, wall: Any
+) -> Caption:
+    """``wall`` maps the stream's audio clock to epoch seconds."""
+    return Caption(
+        speaker_identity=identity,
+        speaker_name=name,
+        track_sid=track_sid,
+        segment_id=f"{track_sid}-{event.segment_id.rsplit('-', 1)[-1]}",
+        text=event.text,
+        final=event.is_final,
+        language=event.language,
+        start=wall(event.start),
+        end=wall(event.end),
+        words=tuple((w.text.strip(), wall(w.start), wall(w.end), w.probability) for w in event.words),
+    )
+
+
+class CaptionPublisher:
+    """Publishes captions in order, off the audio path (a slow data channel never stalls ASR)."""
+
+    def __init__(self, room: rtc.Room, *, history_size: int = 2000) -> None:
+        self.room = room
+        self.history: deque[Caption] = deque(maxlen=history_size)
+        self._queue: asyncio.Queue[Caption | None] = asyncio.Queue(maxsize=1000)
+        self._task = asyncio.create_task(self._run(), name="caption-publisher")
+        self.published = 0
+        self.dropped = 0
+
+    def publish(self, caption: Caption) -> None:
+        if caption.final:
+            self.history.append(caption)
+        try:
+            self._queue.put_nowait(caption)
+        except asyncio.QueueFull:
+            self.dropped += 1  # interim updates are disposable; the final follows
+            logger.warning("caption queue full: dropping an update")
+
+    def forget_speaker(self, identity: str) -> None:
+        kept = [c for c in self.history if c.speaker_identity != identity]
+        self.history.clear()
+        self.history.extend(kept)
+
+    async def _run(self) -> None:
+        while True:
+            caption = await self._queue.get()
+            if caption is None:
+                return
+            if not self.room.isconnected():
+                continue
+            try:
+                await self._send(caption)
+                self.published += 1
+            except Exception as exc:
+                logger.warning("could not publish a caption: %s", type(exc).__name__)
+
+    async def _send(self, c: Caption) -> None:
+        lp = self.room.local_participant
+        attributes = {
+            ATTR_SEGMENT_ID: c.segment_id,
+            ATTR_TRACK_ID: c.track_sid,
+            ATTR_FINAL: "true" if c.final else "false",
+        }
+        writer = await lp.stream_text(
+            topic=TOPIC_TRANSCRIPTION, attributes=attributes, sender_identity=c.speaker_identity
+        )
+        await writer.write(c.text)
+        await writer.aclose()
+        await lp.publish_transcription(
+            rtc.Transcription(
+                participant_identity=c.speaker_identity,
+                track_sid=c.track_sid,
+                segments=[
+                    rtc.TranscriptionSegment(
+                        id=c.segment_id,
+                        text=c.text,
+                        start_time=int(c.start * 1000),
+                        end_time=int(c.end * 1000),
+                        final=c.final,
+                        language=c.language,
+                    )
+                ],
+            )
+        )
+        await lp.publish_data(
+            json.dumps(c.to_message(), ensure_ascii=False).encode(),
+            reliable=True,
+            topic=TOPIC_CAPTIONS,
+        )
+
+    async def aclose(self) -> None:
+        """Deliver what is queued (the last finals matter), then stop."""
+        await self._queue.put(None)
+        try:
+            await asyncio.wait_for(self._task, timeout=10.0)
+        except (TimeoutError, asyncio.CancelledError):
+            self._task.cancel()

@@ -1,0 +1,343 @@
+"""One room session: connect hidden and audio-only, caption each microphone, leave at the end.
+
+The session ends when the room is closed or deleted (the server disconnects us), or when no
+human participant has been present for ``ROOM_EMPTY_GRACE`` seconds, so that an agent never keeps
+an abandoned room alive. Every pipeline is finalised on the way out: the last sentence of a
+participant who leaves is not lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from livekit import api, rtc
+from livekit.agents import AutoSubscribe, JobContext
+
+from agent.asr.events import TranscriptEvent
+from agent.asr.shared import get_engine
+from agent.config import LiveKitSettings, env_float
+from agent.room.captions import Caption, CaptionPublisher, caption_from_event
+from agent.room.metadata import (
+    ATTR_STATUS,
+    language_code,
+    opted_out,
+    participant_language,
+    room_config,
+)
+from agent.room.tracks import TrackPipeline
+
+logger = logging.getLogger("greffier.room")
+
+NON_HUMAN_KINDS = {rtc.ParticipantKind.PARTICIPANT_KIND_AGENT, rtc.ParticipantKind.PARTICIPANT_KIND_EGRESS}
+CAPTIONED_SOURCES = {rtc.TrackSource.SOURCE_MICROPHONE, rtc.TrackSource.SOURCE_UNKNOWN}
+TOPIC_STATUS = "greffier.status"
+RPC_START = "greffier.captions.start"
+RPC_STOP = "greffier.captions.stop"
+RPC_HISTORY = "greffier.captions.history"
+RPC_STATUS = "greffier.status"
+HISTORY_PAGE_BYTES = 12_000  # RPC payloads are limited to 15 KiB
+
+CaptionListener = Callable[[Caption], None]
+
+
+def is_human(participant: rtc.RemoteParticipant) -> bool:
+    return participant.kind not in NON_HUMAN_KINDS
+
+
+class RoomSession:
+    def __init__(self, ctx: JobContext, settings: LiveKitSettings) -> None:
+        self.ctx = ctx
+        self.settings = settings
+        self.room = ctx.room
+        self.empty_grace = env_float("ROOM_EMPTY_GRACE", 15.0, minimum=0.0)
+        self.engine = get_engine()
+        self.pipelines: dict[str, TrackPipeline] = {}
+        self.captions_on = True
+        self.room_language: str | None = None
+        self.caption_listeners: list[CaptionListener] = []
+        self.publisher: CaptionPublisher | None = None
+        self._ended = asyncio.Event()
+        self._empty_timer: asyncio.TimerHandle | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+    def humans(self) -> list[rtc.RemoteParticipant]:
+        return [p for p in self.room.remote_participants.values() if is_human(p)]
+
+    async def run(self) -> None:
+        room = self.room
+        room.on("participant_connected", self._on_participant_connected)
+        room.on("participant_disconnected", self._on_participant_disconnected)
+        room.on("track_subscribed", self._on_track_subscribed)
+        room.on("track_unsubscribed", self._on_track_unsubscribed)
+        room.on("participant_attributes_changed", self._on_attributes_changed)
+        room.on("room_metadata_changed", self._on_room_metadata_changed)
+        room.on("disconnected", self._on_disconnected)
+        await self.ctx.connect(auto_subscribe=AutoSubscribe.AUDIO_ONLY)
+        self.publisher = CaptionPublisher(room)
+        config = room_config(room.metadata)
+        self.room_language = language_code(config.get("language"))
+        self.captions_on = config.get("captions", True) is not False
+        self._register_rpc()
+        logger.info(
+            "joined room %s as hidden participant %s (%d participant(s) present)",
+            room.name,
+            room.local_participant.identity,
+            len(self.humans()),
+        )
+        for participant in self.humans():
+            self._on_participant_connected(participant)
+            for pub in participant.track_publications.values():
+                if pub.track is not None:
+                    self._on_track_subscribed(pub.track, pub, participant)  # type: ignore[arg-type]
+        self._check_empty()
+        await self._ended.wait()
+        await self.close()
+
+    def end(self, reason: str) -> None:
+        if not self._ended.is_set():
+            logger.info("leaving room %s: %s", self.room.name, reason)
+            self._ended.set()
+
+    async def close(self) -> None:
+        pipelines = list(self.pipelines.values())
+        self.pipelines.clear()
+        await asyncio.gather(*(p.finish() for p in pipelines), return_exceptions=True)
+        if self.publisher is not None:
+            await self.publisher.aclose()
+
+    def _spawn(self, coro: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # -- participants and tracks -----------------------------------------------------------------
+    def _on_participant_connected(self, participant: rtc.RemoteParticipant) -> None:
+        if not is_human(participant):
+            return
+        logger.info("participant joined room %s: %s", self.room.name, participant.identity)
+        self._check_empty()
+        self._spawn(self._announce(participant))
+
+    def _on_participant_disconnected(self, participant: rtc.RemoteParticipant) -> None:
+        if not is_human(participant):
+            return
+        logger.info("participant left room %s: %s", self.room.name, participant.identity)
+        for sid, pipeline in list(self.pipelines.items()):
+            if pipeline.identity == participant.identity:
+                self._stop_pipeline(sid)
+        self._check_empty()
+
+    def _wants_captions(self, participant: rtc.RemoteParticipant) -> bool:
+        return self.captions_on and is_human(participant) and not opted_out(participant.attributes)
+
+    def _on_track_subscribed(
+        self,
+        track: rtc.Track,
+        publication: rtc.RemoteTrackPublication,
+        participant: rtc.RemoteParticipant,
+    ) -> None:
+        if track.kind != rtc.TrackKind.KIND_AUDIO or publication.source not in CAPTIONED_SOURCES:
+            return
+        logger.info("subscribed to microphone of %s (track %s)", participant.identity, publication.sid)
+        if self._wants_captions(participant):
+            self._start_pipeline(participant, track, publication.sid)
+
+    def _on_track_unsubscribed(
+        self,
+        track: rtc.Track,
+        publication: rtc.RemoteTrackPublication,
+        participant: rtc.RemoteParticipant,
+    ) -> None:
+        self._stop_pipeline(publication.sid)
+
+    def _start_pipeline(self, participant: rtc.RemoteParticipant, track: rtc.Track, sid: str) -> None:
+        if sid in self.pipelines:
+            return
+        language = participant_language(participant.attributes, self.room_language)
+        self.pipelines[sid] = TrackPipeline(
+            self.engine, participant, track, sid, language=language, on_event=self._on_event
+        )
+        logger.info("captioning %s (track %s, language %s)", participant.identity, sid, language or "auto")
+
+    def _stop_pipeline(self, sid: str, *, discard: bool = False) -> None:
+        pipeline = self.pipelines.pop(sid, None)
+        if pipeline is not None:
+            self._spawn(pipeline.discard() if discard else pipeline.finish())
+
+    def _on_attributes_changed(self, changed: dict[str, str], participant: rtc.Participant) -> None:
+        if not isinstance(participant, rtc.RemoteParticipant) or not is_human(participant):
+            return
+        if opted_out(participant.attributes):
+            had = [sid for sid, p in self.pipelines.items() if p.identity == participant.identity]
+            for sid in had:
+                self._stop_pipeline(sid, discard=True)
+            if self.publisher is not None:
+                self.publisher.forget_speaker(participant.identity)
+            self._forget_speaker(participant.identity)
+            logger.info("participant %s opted out of captions", participant.identity)
+            self._spawn(self._announce(participant))
+        else:
+            self._resubscribe(participant)
+            new_language = participant_language(participant.attributes, self.room_language)
+            for pipeline in self.pipelines.values():
+                if pipeline.identity == participant.identity and new_language:
+                    pipeline.stream.recognizer.language = new_language
+                    pipeline.stream.recognizer.language_fixed = True
+
+    def _forget_speaker(self, identity: str) -> None:
+        """Hook for the transcript keeper: drop what this participant said."""
+
+    def _resubscribe(self, participant: rtc.RemoteParticipant) -> None:
+        if not self._wants_captions(participant):
+            return
+        for pub in participant.track_publications.values():
+            if pub.track is not None and pub.sid not in self.pipelines:
+                self._on_track_subscribed(pub.track, pub, participant)  # type: ignore[arg-type]
+
+    def _on_room_metadata_changed(self, old: str, new: str) -> None:
+        self.room_language = language_code(room_config(new).get("language")) or self.room_language
+
+    def _on_disconnected(self, reason: object = None) -> None:
+        self.end(f"disconnected by the server ({reason})")
+
+    def _check_empty(self) -> None:
+        if self.humans():
+            if self._empty_timer is not None:
+                self._empty_timer.cancel()
+                self._empty_timer = None
+            return
+        if self._empty_timer is None:
+            loop = asyncio.get_running_loop()
+            self._empty_timer = loop.call_later(self.empty_grace, self.end, "no participant left in the room")
+
+    # -- captions ----------------------------------------------------------------------------------
+    def _on_event(self, pipeline: TrackPipeline, event: TranscriptEvent) -> None:
+        if self.pipelines.get(pipeline.track_sid) is not pipeline and not event.is_final:
+            return  # a stopped pipeline still delivers its final, never new interims
+        participant = pipeline.participant
+        caption = caption_from_event(
+            event,
+            identity=participant.identity,
+            name=participant.name or participant.identity,
+            track_sid=pipeline.track_sid,
+            wall=pipeline.wall_time,
+        )
+        if self.publisher is not None:
+            self.publisher.publish(caption)
+        if caption.final:
+            logger.info(
+                "final caption from %s (%d words, %s)",
+                participant.identity,
+                len(caption.words),
+                caption.language,
+            )
+        for listener in self.caption_listeners:
+            listener(caption)
+
+    # -- control and status ------------------------------------------------------------------------
+    def status(self) -> dict[str, Any]:
+        return {
+            "type": "status",
+            "v": 1,
+            "active": self.captions_on,
+            "transcribed": sorted({p.identity for p in self.pipelines.values()}),
+        }
+
+    def _status_for(self, participant: rtc.RemoteParticipant) -> str:
+        if opted_out(participant.attributes):
+            return "opted-out"
+        return "active" if self.captions_on else "paused"
+
+    async def _announce(self, participant: rtc.RemoteParticipant | None = None) -> None:
+        """Tell clients whether captions run: a status message, and an attribute per participant."""
+        targets = [participant] if participant is not None else self.humans()
+        for p in targets:
+            value = self._status_for(p)
+            if p.attributes.get(ATTR_STATUS) == value:
+                continue
+            try:
+                await self.ctx.api.room.update_participant(
+                    api.UpdateParticipantRequest(
+                        room=self.room.name, identity=p.identity, attributes={ATTR_STATUS: value}
+                    )
+                )
+            except Exception as exc:
+                logger.warning("could not set the captions indicator: %s", type(exc).__name__)
+        try:
+            await self.room.local_participant.publish_data(
+                json.dumps(self.status()).encode(), reliable=True, topic=TOPIC_STATUS
+            )
+        except Exception as exc:
+            logger.warning("could not publish status: %s", type(exc).__name__)
+
+    def set_captions(self, on: bool, by: str) -> None:
+        if on == self.captions_on:
+            return
+        self.captions_on = on
+        logger.info("captions %s in room %s by %s", "started" if on else "stopped", self.room.name, by)
+        if on:
+            for participant in self.humans():
+                self._resubscribe(participant)
+        else:
+            for sid in list(self.pipelines):
+                self._stop_pipeline(sid)
+        self._spawn(self._announce())
+
+    def _register_rpc(self) -> None:
+        lp = self.room.local_participant
+
+        async def start(data: rtc.RpcInvocationData) -> str:
+            self.set_captions(True, data.caller_identity)
+            return json.dumps(self.status())
+
+        async def stop(data: rtc.RpcInvocationData) -> str:
+            self.set_captions(False, data.caller_identity)
+            return json.dumps(self.status())
+
+        async def status(data: rtc.RpcInvocationData) -> str:
+            return json.dumps(self.status())
+
+        async def history(data: rtc.RpcInvocationData) -> str:
+            return self.history_page(data.payload)
+
+        lp.register_rpc_method(RPC_START, start)
+        lp.register_rpc_method(RPC_STOP, stop)
+        lp.register_rpc_method(RPC_STATUS, status)
+        lp.register_rpc_method(RPC_HISTORY, history)
+
+    def history_page(self, payload: str) -> str:
+        """Final captions so far, paged to fit an RPC reply: ``{"since": N}`` → items, next."""
+        since = 0
+        try:
+            request = json.loads(payload) if payload else {}
+            if isinstance(request, dict) and isinstance(request.get("since"), int):
+                since = max(0, request["since"])
+        except ValueError:
+            pass
+        items: list[dict[str, Any]] = []
+        size = 0
+        history = list(self.publisher.history) if self.publisher else []
+        index = since
+        for caption in history[since:]:
+            message = caption.to_message()
+            message.pop("words", None)
+            encoded = len(json.dumps(message, ensure_ascii=False).encode())
+            if items and size + encoded > HISTORY_PAGE_BYTES:
+                break
+            items.append(message)
+            size += encoded
+            index += 1
+        return json.dumps({"items": items, "next": index, "total": len(history)}, ensure_ascii=False)
+
+
+async def run_room_session(ctx: JobContext, settings: LiveKitSettings) -> None:
+    session = RoomSession(ctx, settings)
+    try:
+        await session.run()
+    finally:
+        ctx.shutdown("room session ended")

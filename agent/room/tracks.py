@@ -1,0 +1,126 @@
+"""Audio in: one subscribed microphone track → 16 kHz mono PCM → a recognizer stream.
+
+The SDK's ``AudioStream`` resamples and downmixes for us. A track that stops sending frames
+(muted, unpublished, network gap) gets a short run of silence so the VAD closes the sentence
+instead of leaving it hanging until the speaker talks again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+
+import numpy as np
+from livekit import rtc
+
+from agent.asr.engine import RecognizerStream, SpeechEngine
+from agent.asr.events import TranscriptEvent
+
+logger = logging.getLogger("greffier.room")
+
+SAMPLE_RATE = 16000
+GAP_SECONDS = 0.5  # no frame for this long: the speaker is muted or gone
+GAP_FILL = np.zeros(int(0.8 * SAMPLE_RATE), dtype=np.int16)
+
+EventSink = Callable[["TrackPipeline", TranscriptEvent], None]
+
+
+class TrackPipeline:
+    def __init__(
+        self,
+        engine: SpeechEngine,
+        participant: rtc.RemoteParticipant,
+        track: rtc.Track,
+        track_sid: str,
+        *,
+        language: str | None,
+        on_event: EventSink,
+    ) -> None:
+        self.participant = participant
+        self.identity = participant.identity
+        self.track = track
+        self.track_sid = track_sid
+        self.on_event = on_event
+        self.stream: RecognizerStream = engine.create_stream(stream_id=track_sid, language=language)
+        # Audio clock → wall clock: anchors (audio seconds, wall seconds) re-set after each gap.
+        self._anchors: list[tuple[float, float]] = []
+        self._pushed = 0
+        self._reader = asyncio.create_task(self._read(), name=f"audio-{track_sid}")
+        self._consumer = asyncio.create_task(self._consume(), name=f"captions-{track_sid}")
+        self.paused = False
+
+    def wall_time(self, audio_seconds: float) -> float:
+        anchor_audio, anchor_wall = self._anchors[0] if self._anchors else (0.0, time.time())
+        for a, w in self._anchors:
+            if a <= audio_seconds:
+                anchor_audio, anchor_wall = a, w
+        return anchor_wall + (audio_seconds - anchor_audio)
+
+    def _push(self, pcm: np.ndarray) -> None:
+        if not self._anchors:
+            self._anchors.append((0.0, time.time() - pcm.size / SAMPLE_RATE))
+        self.stream.push(pcm)
+        self._pushed += pcm.size
+
+    async def _read(self) -> None:
+        audio = rtc.AudioStream(self.track, sample_rate=SAMPLE_RATE, num_channels=1)
+        frames = audio.__aiter__()
+        gap_filled = False
+        try:
+            while True:
+                try:
+                    event = await asyncio.wait_for(frames.__anext__(), timeout=GAP_SECONDS)
+                except TimeoutError:
+                    if not gap_filled and self._pushed:
+                        self.stream.push(GAP_FILL)
+                        self._pushed += GAP_FILL.size
+                        gap_filled = True
+                    continue
+                except StopAsyncIteration:
+                    break
+                pcm = np.frombuffer(event.frame.data, dtype=np.int16)
+                if gap_filled:
+                    # Re-anchor: the audio clock resumes, the wall clock jumped.
+                    self._anchors.append((self._pushed / SAMPLE_RATE, time.time() - pcm.size / SAMPLE_RATE))
+                    gap_filled = False
+                if not self.paused:
+                    self._push(pcm)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("audio reader failed for track %s", self.track_sid)
+        finally:
+            with contextlib.suppress(Exception):
+                await audio.aclose()
+
+    async def _consume(self) -> None:
+        async for event in self.stream:
+            try:
+                self.on_event(self, event)
+            except Exception:
+                logger.exception("caption sink failed on track %s", self.track_sid)
+
+    async def finish(self) -> None:
+        """Stop reading, finalise the sentence in progress, deliver its final."""
+        self._reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._reader
+        try:
+            await asyncio.wait_for(self.stream.end(), timeout=30)
+        except TimeoutError:
+            logger.warning("final decode timed out on track %s", self.track_sid)
+        await self.stream.aclose()
+        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+            await asyncio.wait_for(self._consumer, timeout=5)
+
+    async def discard(self) -> None:
+        """Stop without finalising (opt-out): nothing more is produced."""
+        self._reader.cancel()
+        self._consumer.cancel()
+        await self.stream.aclose()
+        for task in (self._reader, self._consumer):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

@@ -1,0 +1,81 @@
+"""The worker process: registers with LiveKit (livekit-agents ``AgentServer``) and runs one
+captioning session per room it is dispatched to.
+
+Jobs run in threads of this process by default (``JOB_EXECUTOR=thread``) so that every room on a
+worker shares one loaded speech model and one decode scheduler; see README "Scaling".
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from livekit.agents import AgentServer, JobContext, JobExecutorType, JobRequest, WorkerPermissions
+from livekit.agents import cli as lk_cli
+
+from agent.asr.settings import AsrSettings
+from agent.asr.shared import get_engine
+from agent.config import LiveKitSettings, env_choice, env_int
+from agent.load import make_load_fnc, register_engine_load
+from agent.room.dispatch import AGENT_DISPLAY_NAME, agent_identity, room_has_agent
+from agent.room.session import run_room_session
+
+logger = logging.getLogger("greffier.worker")
+
+
+def build_server(settings: LiveKitSettings) -> AgentServer:
+    executor = env_choice("JOB_EXECUTOR", "thread", ("thread", "process"))
+    max_rooms = env_int("MAX_ROOMS", 8, minimum=1)
+    server = AgentServer(
+        ws_url=settings.url,
+        api_key=settings.api_key,
+        api_secret=settings.api_secret,
+        load_fnc=make_load_fnc(max_rooms),
+        load_threshold=1.0,
+        job_executor_type=JobExecutorType.THREAD if executor == "thread" else JobExecutorType.PROCESS,
+        # Hidden: other participants never see the agent. It publishes data (captions), not media.
+        permissions=WorkerPermissions(
+            can_publish=False,
+            can_subscribe=True,
+            can_publish_data=True,
+            can_update_metadata=True,
+            hidden=True,
+        ),
+    )
+
+    async def on_request(request: JobRequest) -> None:
+        room = request.room
+        if await room_has_agent(settings, room.name, request.agent_name or settings.agent_name):
+            logger.info("room %s already has a greffier agent: declining dispatch", room.name)
+            await request.reject()
+            return
+        logger.info("accepting dispatch into room %s", room.name)
+        await request.accept(
+            name=AGENT_DISPLAY_NAME,
+            identity=agent_identity(settings.agent_name),
+            attributes={"greffier.role": "captions"},
+        )
+
+    async def entrypoint(ctx: JobContext) -> None:
+        await run_room_session(ctx, settings)
+
+    server.rtc_session(entrypoint, agent_name=settings.agent_name, on_request=on_request)
+    return server
+
+
+def run_worker(argv: list[str]) -> int:
+    """Run livekit-agents' own CLI (``start``/``dev``...) on our server."""
+    settings = LiveKitSettings.from_env()
+    asr_settings = AsrSettings.from_env()
+    server = build_server(settings)
+    if argv and argv[0] in {"start", "dev"}:
+        # Load the model once, before registering: no room ever waits for it (see README).
+        engine = get_engine(asr_settings)
+        register_engine_load(engine.load)
+    # livekit-agents' CLI reads sys.argv; it raises SystemExit with its own exit code.
+    sys.argv = [sys.argv[0], *argv]
+    try:
+        lk_cli.run_app(server)
+    except SystemExit as exc:
+        return int(exc.code or 0) if not isinstance(exc.code, str) else 1
+    return 0

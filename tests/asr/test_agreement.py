@@ -1,0 +1,34 @@
+from agent.asr.agreement import common_prefix, drop_overlap, join_words, norm, strip_repetitions
+from agent.asr.events import Word
+
+
+def words(text: str, start: float = 0.0, step: float = 0.3) -> list[Word]:
+    return [Word(f" {t}", start + i * step, start + (i + 1) * step) for i, t in enumerate(text.split())]
+
+
+def test_norm_ignores_case_and_punctuation() -> None:
+    assert norm(" Hello?") == norm("hello") == "hello"
+    assert norm(" l'été,") == "l'été"
+
+
+def test_common_prefix_is_local_agreement() -> None:
+    assert common_prefix(words("the cat sat on"), words("the cat sat in the")) == 3
+    assert common_prefix(words("The cat."), words("the cat sat")) == 2
+    assert common_prefix([], words("a b")) == 0
+    assert common_prefix(words("dog"), words("cat")) == 0
+
+
+def test_drop_overlap_by_time_and_by_text() -> None:
+    committed = words("we will meet")  # ends at 0.9
+    hyp = words("we will meet on monday")
+    assert join_words(drop_overlap(committed, hyp, 0.9)) == "on monday"
+    # Boundary timestamps drift: the repeated tail word is dropped by text.
+    shifted = [Word(" meet", 0.85, 1.1), *words("on monday", start=1.1)]
+    assert join_words(drop_overlap(committed, shifted, 0.9)) == "on monday"
+
+
+def test_strip_repetitions_keeps_legit_doubles() -> None:
+    assert join_words(strip_repetitions(words("hello hello how are you"))) == "hello hello how are you"
+    assert join_words(strip_repetitions(words("and and and and and and"))) == "and"
+    assert join_words(strip_repetitions(words("thank you thank you thank you thank you"))) == "thank you"
+    assert join_words(strip_repetitions(words("so I said no no no no"))) == "so I said no"

