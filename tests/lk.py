@@ -16,7 +16,7 @@ def token(server: LocalLiveKitServer, identity: str, room: str, *, name: str = "
         api.AccessToken(server.api_key, server.api_secret)
         .with_identity(identity)
         .with_name(name or identity)
-        .with_grants(api.VideoGrants(room_join=True, room=room))
+        .with_grants(api.VideoGrants(room_join=True, room=room, can_update_own_metadata=True))
     )
     if attributes:
         at = at.with_attributes(attributes)

@@ -22,6 +22,8 @@ from agent.asr.models import is_local_model, resolve_whisper_model
 from agent.asr.settings import AsrSettings
 
 logger = logging.getLogger("greffier.asr")
+# faster-whisper logs every call at INFO ("Processing audio with duration..."): too chatty live.
+logging.getLogger("faster_whisper").setLevel(logging.WARNING)
 
 SAMPLE_RATE = 16000
 FRAMES_PER_SECOND = 100

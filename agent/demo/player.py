@@ -33,7 +33,7 @@ def participant_token(
         api.AccessToken(api_key, api_secret)
         .with_identity(identity)
         .with_name(name or identity)
-        .with_grants(api.VideoGrants(room_join=True, room=room))
+        .with_grants(api.VideoGrants(room_join=True, room=room, can_update_own_metadata=True))
     )
     if attributes:
         at = at.with_attributes(attributes)

@@ -156,8 +156,8 @@ class RoomSession:
         self._stop_pipeline(publication.sid)
 
     def _start_pipeline(self, participant: rtc.RemoteParticipant, track: rtc.Track, sid: str) -> None:
-        if sid in self.pipelines:
-            return
+        if sid in self.pipelines or self.room.remote_participants.get(participant.identity) is not participant:
+            return  # already running, or the participant left before the subscription landed
         language = participant_language(participant.attributes, self.room_language)
         self.pipelines[sid] = TrackPipeline(
             self.engine, participant, track, sid, language=language, on_event=self._on_event
@@ -246,6 +246,8 @@ class RoomSession:
             "v": 1,
             "active": self.captions_on,
             "transcribed": sorted({p.identity for p in self.pipelines.values()}),
+            "pipelines": len(self.pipelines),
+            "engine_streams": len(self.engine.active_streams),
         }
 
     def _status_for(self, participant: rtc.RemoteParticipant) -> str:

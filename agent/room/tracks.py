@@ -94,7 +94,7 @@ class TrackPipeline:
             logger.exception("audio reader failed for track %s", self.track_sid)
         finally:
             with contextlib.suppress(Exception):
-                await audio.aclose()
+                await asyncio.wait_for(audio.aclose(), timeout=2.0)
 
     async def _consume(self) -> None:
         async for event in self.stream:
@@ -106,21 +106,18 @@ class TrackPipeline:
     async def finish(self) -> None:
         """Stop reading, finalise the sentence in progress, deliver its final."""
         self._reader.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._reader
+        await asyncio.wait({self._reader}, timeout=2.0)
         try:
             await asyncio.wait_for(self.stream.end(), timeout=30)
         except TimeoutError:
             logger.warning("final decode timed out on track %s", self.track_sid)
-        await self.stream.aclose()
-        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-            await asyncio.wait_for(self._consumer, timeout=5)
+        finally:
+            await self.stream.aclose()
+        await asyncio.wait({self._consumer}, timeout=5.0)
 
     async def discard(self) -> None:
         """Stop without finalising (opt-out): nothing more is produced."""
         self._reader.cancel()
         self._consumer.cancel()
         await self.stream.aclose()
-        for task in (self._reader, self._consumer):
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await asyncio.wait({self._reader, self._consumer}, timeout=2.0)
