@@ -31,6 +31,7 @@ def build_server(settings: LiveKitSettings) -> AgentServer:
         api_key=settings.api_key,
         api_secret=settings.api_secret,
         load_fnc=make_load_fnc(max_rooms),
+        port=env_int("HEALTH_PORT", 8081, minimum=0, maximum=65535),
         load_threshold=1.0,
         job_executor_type=JobExecutorType.THREAD if executor == "thread" else JobExecutorType.PROCESS,
         # Hidden: other participants never see the agent. It publishes data (captions), not media.

@@ -8,18 +8,24 @@ encoder runs; the decoder then attends to a proportionally shorter sequence too.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import threading
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from faster_whisper import WhisperModel
 
 from agent.asr.events import Word
+from agent.asr.language import LanguageVote
 from agent.asr.models import is_local_model, resolve_whisper_model
 from agent.asr.settings import AsrSettings
+
+if TYPE_CHECKING:
+    from agent.asr.recognizer import DecodeJob
 
 logger = logging.getLogger("greffier.asr")
 # faster-whisper logs every call at INFO ("Processing audio with duration..."): too chatty live.
@@ -34,6 +40,7 @@ class Hypothesis:
     words: list[Word]  # times relative to the start of the decoded buffer
     language: str
     language_probability: float
+    language_probs: list[tuple[str, float]] | None  # when Whisper detected the language
     no_speech_prob: float
     avg_logprob: float
     compression_ratio: float
@@ -142,8 +149,24 @@ class WhisperDecoder:
             words=words,
             language=info.language,
             language_probability=float(info.language_probability),
+            language_probs=[(lang, float(p)) for lang, p in info.all_language_probs or ()] or None,
             no_speech_prob=float(no_speech),
             avg_logprob=logprob,
             compression_ratio=float(ratio),
             seconds=time.perf_counter() - started,
         )
+
+    def decode_job(self, job: DecodeJob, languages: LanguageVote) -> Hypothesis:
+        """Decode a stream's job; if Whisper detected a language the operator ruled out
+        (``WHISPER_LANGUAGES``), decode again in the most likely allowed one."""
+        if not self.multilingual:
+            languages.fixed = "en"
+        hyp = self.decode(job.audio, language=job.language, prompt=job.prompt)
+        if job.language is None and not languages.allowed(hyp.language):
+            forced = languages.best_allowed(hyp.language_probs)
+            if forced:
+                again = self.decode(job.audio, language=forced, prompt=job.prompt)
+                hyp = dataclasses.replace(
+                    again, language_probs=hyp.language_probs, seconds=hyp.seconds + again.seconds
+                )
+        return hyp

@@ -16,8 +16,9 @@ from collections.abc import AsyncIterator
 
 import numpy as np
 
-from agent.asr.decoder import WhisperDecoder
+from agent.asr.decoder import Hypothesis, WhisperDecoder
 from agent.asr.events import TranscriptEvent
+from agent.asr.language import LanguageVote
 from agent.asr.recognizer import SAMPLE_RATE, DecodeJob, StreamingRecognizer
 from agent.asr.scheduler import DecodeScheduler
 from agent.asr.settings import AsrSettings
@@ -50,8 +51,8 @@ class SpeechEngine:
     def real_time_factor(self) -> float:
         return self.decode_seconds / self.decoded_audio_seconds if self.decoded_audio_seconds else 0.0
 
-    def _decode(self, job: DecodeJob):  # type: ignore[no-untyped-def]
-        hyp = self.decoder.decode(job.audio, language=job.language, prompt=job.prompt)
+    def _decode(self, job: DecodeJob, languages: LanguageVote) -> Hypothesis:
+        hyp = self.decoder.decode_job(job, languages)
         self.decode_seconds += hyp.seconds
         self.decoded_audio_seconds += len(job.audio) / SAMPLE_RATE
         return hyp
@@ -134,7 +135,7 @@ class RecognizerStream:
                     sent = time.monotonic()
                     try:
                         hyp = await self.engine.scheduler.run(
-                            lambda job=job: self.engine._decode(job), final=job.kind == "final"
+                            lambda job=job: self.engine._decode(job, rec.languages), final=job.kind == "final"
                         )
                     except Exception:
                         logger.exception("decode failed on stream %s", rec.stream_id)

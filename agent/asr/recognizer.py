@@ -34,14 +34,13 @@ from agent.asr.agreement import (
 )
 from agent.asr.decoder import Hypothesis
 from agent.asr.events import TranscriptEvent, Word
+from agent.asr.language import LanguageVote
 from agent.asr.settings import AsrSettings
 from agent.asr.vad import SileroModel, VadStream
 
 SAMPLE_RATE = 16000
 MIN_DECODE_SECONDS = 0.4
 MIN_FINAL_SECONDS = 0.25
-LANGUAGE_STICK_PROBABILITY = 0.8
-LANGUAGE_MIN_SECONDS = 1.5
 PROMPT_CHARS = 200
 
 
@@ -78,8 +77,7 @@ class StreamingRecognizer:
             threshold=settings.vad_threshold,
             min_silence_ms=settings.vad_min_silence_ms,
         )
-        self.language = language or settings.language  # sticky once set
-        self.language_fixed = self.language is not None
+        self.languages = LanguageVote(language or settings.language, settings.languages)
         self.chunk_seconds = settings.chunk_seconds  # may be raised under load
         self._lock = threading.Lock()
         self._generation = 0
@@ -172,7 +170,7 @@ class StreamingRecognizer:
                 start_sample=self._buf_start,
                 end_sample=end,
                 prompt=self._prompt(),
-                language=self.language,
+                language=self.languages.for_decode(),
                 generation=self._generation,
             )
 
@@ -190,7 +188,8 @@ class StreamingRecognizer:
             self._last_decode_end = max(self._last_decode_end, job.end_sample)
             words = self._clean(job, hyp) if hyp is not None else []
             if hyp is not None:
-                self._maybe_stick_language(job, hyp)
+                seconds = (job.end_sample - job.start_sample) / SAMPLE_RATE
+                self.languages.add(hyp.language_probs, seconds)
             fresh = drop_overlap(self._committed, words, self._committed_end)
             events: list[TranscriptEvent] = []
             if job.kind == "final":
@@ -224,17 +223,6 @@ class StreamingRecognizer:
             words.append(dataclasses.replace(w, start=start, end=max(end, start)))
         return strip_repetitions(words)
 
-    def _maybe_stick_language(self, job: DecodeJob, hyp: Hypothesis) -> None:
-        if self.language_fixed:
-            return
-        seconds = (job.end_sample - job.start_sample) / SAMPLE_RATE
-        if hyp.language_probability >= LANGUAGE_STICK_PROBABILITY and seconds >= LANGUAGE_MIN_SECONDS:
-            self.language = hyp.language
-            self.language_fixed = True
-        elif self.language is None:
-            self.language = None  # keep detecting on the next decode
-        self._detected = hyp.language
-
     def _commit(self, words: list[Word], now: float) -> None:
         base = len(self._committed)
         for i, w in enumerate(words):
@@ -250,7 +238,16 @@ class StreamingRecognizer:
         return f"{self.stream_id}-{self._segment_index}"
 
     def _current_language(self) -> str:
-        return self.language or getattr(self, "_detected", None) or ""
+        return self.languages.current
+
+    @property
+    def language(self) -> str | None:
+        return self.languages.fixed
+
+    def set_language(self, language: str) -> None:
+        """The participant told us their language: it wins over detection from now on."""
+        with self._lock:
+            self.languages.fixed = language
 
     def _interim(self, now: float) -> TranscriptEvent | None:
         words = [*self._committed, *self._tentative]

@@ -29,6 +29,7 @@ class AsrSettings:
     device: str = "auto"
     compute_type: str = "default"
     language: str | None = None
+    languages: tuple[str, ...] = ()
     cpu_threads: int = 0
     beam_size: int = 1
     initial_prompt: str = ""
@@ -47,6 +48,11 @@ class AsrSettings:
             device=env_choice("WHISPER_DEVICE", "auto", ("auto", "cpu", "cuda")),
             compute_type=env_str("WHISPER_COMPUTE_TYPE", "default") or "default",
             language=parse_language(os.environ.get("WHISPER_LANGUAGE", "auto")),
+            languages=tuple(
+                code
+                for item in env_str("WHISPER_LANGUAGES", "").split(",")
+                if (code := parse_language(item, "WHISPER_LANGUAGES"))
+            ),
             cpu_threads=env_int("WHISPER_CPU_THREADS", 0, minimum=0, maximum=256),
             beam_size=env_int("WHISPER_BEAM_SIZE", 1, minimum=1, maximum=10),
             initial_prompt=env_str("WHISPER_INITIAL_PROMPT", ""),

@@ -1,7 +1,7 @@
 """Feed a whole recording through the streaming policy on a simulated real-time clock.
 
 Exactly what a live stream would see, without waiting: audio "arrives" in 20 ms frames; when a
-decode is due it runs and takes the wall time it really takes (scaled by ``speed``), and the audio
+decode is due it runs and takes the wall time it really takes on the simulated clock, and the audio
 that would have arrived meanwhile is fed before the result is applied. Latencies measured this
 way match a real-time run with one stream on one decoder, in a fraction of the time.
 """
@@ -28,13 +28,13 @@ def simulate_stream(
     vad_model: SileroModel,
     settings: AsrSettings,
     *,
-    speed: float = 1.0,
-    realtime: bool = False,
+    pace: float | None = None,
     on_event: Callable[[TranscriptEvent], None] | None = None,
     progress: Callable[[float], None] | None = None,
 ) -> list[TranscriptEvent]:
-    """Return every event; ``speed`` > 1 means the decoder is that many times slower in audio
-    time (feeding faster than real time); ``realtime`` paces the feed with sleeps."""
+    """Return every event. ``pace`` None runs as fast as the CPU allows; ``pace`` N also paces the
+    feed at N x real time with sleeps (1 = a live stream). Either way a decode advances the
+    simulated clock by the wall time it took, so latencies are those of a real-time stream."""
     rec = StreamingRecognizer(vad_model, settings, stream_id="file")
     events: list[TranscriptEvent] = []
     fed = 0
@@ -53,8 +53,8 @@ def simulate_stream(
         while fed + FRAME <= target or (fed < target and target == len(audio)):
             rec.push(audio[fed : fed + FRAME])
             fed = min(len(audio), fed + FRAME)
-            if realtime:
-                ahead = fed / SAMPLE_RATE / speed - (time.monotonic() - wall_start)
+            if pace:
+                ahead = fed / SAMPLE_RATE / pace - (time.monotonic() - wall_start)
                 if ahead > 0:
                     time.sleep(ahead)
 
@@ -77,8 +77,8 @@ def simulate_stream(
         if rec.skip_final(job):
             emit(rec.apply(job, None, clock))
             continue
-        hyp = decoder.decode(job.audio, language=job.language, prompt=job.prompt)
-        clock = max(clock, fed / SAMPLE_RATE) + hyp.seconds * speed
+        hyp = decoder.decode_job(job, rec.languages)
+        clock = max(clock, fed / SAMPLE_RATE) + hyp.seconds
         feed_until(clock)
         emit(rec.apply(job, hyp, max(clock, job.end_sample / SAMPLE_RATE)))
     return events

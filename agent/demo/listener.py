@@ -98,7 +98,9 @@ class CaptionReader:
         message["_received_at"] = time.time()
         (self.log.messages if packet.topic == TOPIC_CAPTIONS else self.log.statuses).append(message)
 
-    def _on_legacy(self, segments: list[rtc.TranscriptionSegment], participant: Any, publication: Any) -> None:
+    def _on_legacy(
+        self, segments: list[rtc.TranscriptionSegment], participant: Any, publication: Any
+    ) -> None:
         self.log.legacy.append(segments)  # type: ignore[arg-type]
 
     async def rpc(self, method: str, payload: str = "", agent_identity: str = "greffier-agent") -> str:

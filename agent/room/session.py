@@ -156,7 +156,10 @@ class RoomSession:
         self._stop_pipeline(publication.sid)
 
     def _start_pipeline(self, participant: rtc.RemoteParticipant, track: rtc.Track, sid: str) -> None:
-        if sid in self.pipelines or self.room.remote_participants.get(participant.identity) is not participant:
+        if (
+            sid in self.pipelines
+            or self.room.remote_participants.get(participant.identity) is not participant
+        ):
             return  # already running, or the participant left before the subscription landed
         language = participant_language(participant.attributes, self.room_language)
         self.pipelines[sid] = TrackPipeline(
@@ -186,8 +189,7 @@ class RoomSession:
             new_language = participant_language(participant.attributes, self.room_language)
             for pipeline in self.pipelines.values():
                 if pipeline.identity == participant.identity and new_language:
-                    pipeline.stream.recognizer.language = new_language
-                    pipeline.stream.recognizer.language_fixed = True
+                    pipeline.stream.recognizer.set_language(new_language)
 
     def _forget_speaker(self, identity: str) -> None:
         """Hook for the transcript keeper: drop what this participant said."""
