@@ -40,7 +40,7 @@ class WorkerProcess:
         )
         env.update(extra_env)
         self.log_path = log_path
-        self._log = open(log_path, "wb")  # noqa: SIM115
+        self._log = open(log_path, "wb")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "agent", "start", "--log-level", "info"],
             cwd=REPO,
@@ -79,9 +79,7 @@ class WorkerProcess:
 
 
 @pytest.fixture
-def start_worker(
-    livekit_server: LocalLiveKitServer, tmp_path: Path
-) -> Iterator[callable]:  # type: ignore[valid-type]
+def start_worker(livekit_server: LocalLiveKitServer, tmp_path: Path) -> Iterator[callable]:  # type: ignore[valid-type]
     workers: list[WorkerProcess] = []
 
     def _start(**extra_env: str) -> WorkerProcess:

@@ -11,7 +11,14 @@ from livekit import api, rtc
 from agent.demo.livekit_server import LocalLiveKitServer
 
 
-def token(server: LocalLiveKitServer, identity: str, room: str, *, name: str = "", attributes: dict[str, str] | None = None) -> str:
+def token(
+    server: LocalLiveKitServer,
+    identity: str,
+    room: str,
+    *,
+    name: str = "",
+    attributes: dict[str, str] | None = None,
+) -> str:
     at = (
         api.AccessToken(server.api_key, server.api_secret)
         .with_identity(identity)

@@ -30,18 +30,22 @@ def common_prefix(previous: Sequence[Word], current: Sequence[Word]) -> int:
     return n
 
 
-def drop_overlap(committed: Sequence[Word], hypothesis: list[Word], committed_end: float) -> list[Word]:
+def drop_overlap(
+    committed: Sequence[Word], hypothesis: list[Word], committed_end: float, slack: float = 0.15
+) -> list[Word]:
     """Remove from a hypothesis the words that re-transcribe audio already committed.
 
     Words ending before the committed end are dropped by time; then up to five words repeating
-    the committed tail are dropped by text, because timestamps near the boundary are fuzzy.
+    the committed tail are dropped by text, because timestamps near the boundary are fuzzy, but
+    only when they start within ``slack`` of the committed end: a word said again later
+    ("Hello? - Hello?") is speech, not an echo.
     """
     hyp = [w for w in hypothesis if w.end > committed_end + 0.05 or w.start >= committed_end - 0.05]
     if not committed or not hyp:
         return hyp
     tail = [norm(w.text) for w in committed[-5:]]
     for n in range(min(5, len(tail), len(hyp)), 0, -1):
-        if tail[-n:] == [norm(w.text) for w in hyp[:n]] and hyp[0].start < committed_end + 1.0:
+        if tail[-n:] == [norm(w.text) for w in hyp[:n]] and hyp[0].start < committed_end + slack:
             return hyp[n:]
     return hyp
 

@@ -118,9 +118,7 @@ async def test_opt_out_and_rpc_stop_start(livekit_server, worker) -> None:
     await eventually(lambda: len(reader.log.finals("carol")) >= 2, timeout=15)
     # Opting out mid-meeting removes the participant's captions from the history.
     await carol.room.local_participant.set_attributes({"greffier.opt_out": "true"})
-    await eventually(
-        lambda: _history_total(reader, 0), timeout=10
-    )
+    await eventually(lambda: _history_total(reader, 0), timeout=10)
     for p in (bob, carol):
         await p.leave()
     await reader.leave()

@@ -63,7 +63,9 @@ async def test_two_speakers_overlapping_get_their_own_captions(livekit_server, c
         diane.play(speaker_track(audio, shifted, "Diane"), tail_silence=2.0),
         sheila.play(speaker_track(audio, shifted, "Sheila"), tail_silence=2.0),
     )
-    await eventually(lambda: len(reader.log.finals("sheila")) >= 2 and len(reader.log.finals("diane")) >= 2, 20)
+    await eventually(
+        lambda: len(reader.log.finals("sheila")) >= 2 and len(reader.log.finals("diane")) >= 2, 20
+    )
     await asyncio.sleep(2.0)
 
     for identity, name in (("diane", "Diane"), ("sheila", "Sheila")):

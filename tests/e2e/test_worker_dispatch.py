@@ -37,7 +37,9 @@ async def test_dispatch_hidden_single_agent_and_leave(livekit_server, start_work
         # A participant in the room cannot see it.
         await eventually(lambda: "alice" in (worker.output()), timeout=10)
         assert "greffier-test-agent" not in alice.remote_participants
-        assert all(p.kind != rtc.ParticipantKind.PARTICIPANT_KIND_AGENT for p in alice.remote_participants.values())
+        assert all(
+            p.kind != rtc.ParticipantKind.PARTICIPANT_KIND_AGENT for p in alice.remote_participants.values()
+        )
 
         # A second dispatch does not add a second agent.
         await lk.agent_dispatch.create_dispatch(
@@ -94,10 +96,20 @@ async def _no_agent(lk: api.LiveKitAPI, room: str) -> bool:
     ],
 )
 def test_bad_config_is_one_line_exit_2(env: dict[str, str], needle: str, tmp_path) -> None:
-    base = {"LIVEKIT_URL": "ws://127.0.0.1:1", "LIVEKIT_API_KEY": "k", "LIVEKIT_API_SECRET": "s", "PATH": "/usr/bin:/bin"}
+    base = {
+        "LIVEKIT_URL": "ws://127.0.0.1:1",
+        "LIVEKIT_API_KEY": "k",
+        "LIVEKIT_API_SECRET": "s",
+        "PATH": "/usr/bin:/bin",
+    }
     base.update(env)
     proc = subprocess.run(
-        [sys.executable, "-m", "agent", "start"], env=base, cwd=tmp_path, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "agent", "start"],
+        env=base,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
