@@ -57,9 +57,7 @@ def run_stream(
         overrides["beam_size"] = beam_size
     settings = dataclasses.replace(settings, **overrides)
     decoder = WhisperDecoder(settings)
-    events = simulate_stream(
-        audio, decoder, SileroModel(), settings, pace=speed, progress=progress
-    )
+    events = simulate_stream(audio, decoder, SileroModel(), settings, pace=speed, progress=progress)
     finals = [e for e in events if e.is_final]
     segments = [
         StreamSegment(

@@ -115,7 +115,7 @@ async def _run(settings: LiveKitSettings, args: argparse.Namespace) -> int:
         )
         # Wait until the agent captions someone (it announces status on the data channel).
         deadline = time.monotonic() + 60
-        while not reader.log.statuses and time.monotonic() < deadline:
+        while not reader.log.statuses and time.monotonic() < deadline:  # noqa: ASYNC110
             await asyncio.sleep(0.2)
         _print(f"[demo] playing {sample.duration - offset:.0f} s of a real recorded call (pyannote sample)")
         await asyncio.gather(*(speakers[n].play(tracks[n], tail_silence=2.5) for n in speakers))
