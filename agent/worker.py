@@ -17,13 +17,15 @@ from agent.asr.settings import AsrSettings
 from agent.asr.shared import get_engine
 from agent.config import LiveKitSettings, env_choice, env_int
 from agent.load import make_load_fnc, register_engine_load
-from agent.room.dispatch import AGENT_DISPLAY_NAME, agent_identity, room_has_agent
+from agent.minutes.background import start_minutes_service
+from agent.minutes.settings import MinutesSettings
+from agent.room.dispatch import AGENT_DISPLAY_NAME, agent_identity, heartbeat_attributes, room_has_agent
 from agent.room.session import run_room_session
 
 logger = logging.getLogger("greffier.worker")
 
 
-def build_server(settings: LiveKitSettings) -> AgentServer:
+def build_server(settings: LiveKitSettings, minutes: MinutesSettings) -> AgentServer:
     executor = env_choice("JOB_EXECUTOR", "thread", ("thread", "process"))
     max_rooms = env_int("MAX_ROOMS", 8, minimum=1)
     server = AgentServer(
@@ -54,11 +56,11 @@ def build_server(settings: LiveKitSettings) -> AgentServer:
         await request.accept(
             name=AGENT_DISPLAY_NAME,
             identity=agent_identity(settings.agent_name),
-            attributes={"greffier.role": "captions"},
+            attributes={"greffier.role": "captions", **heartbeat_attributes()},
         )
 
     async def entrypoint(ctx: JobContext) -> None:
-        await run_room_session(ctx, settings)
+        await run_room_session(ctx, settings, minutes)
 
     server.rtc_session(entrypoint, agent_name=settings.agent_name, on_request=on_request)
     return server
@@ -68,8 +70,10 @@ def run_worker(argv: list[str]) -> int:
     """Run livekit-agents' own CLI (``start``/``dev``...) on our server."""
     settings = LiveKitSettings.from_env()
     asr_settings = AsrSettings.from_env()
-    server = build_server(settings)
+    minutes = MinutesSettings.from_env()
+    server = build_server(settings, minutes)
     if argv and argv[0] in {"start", "dev"}:
+        start_minutes_service(minutes)
         # Load the model once, before registering: no room ever waits for it (see README).
         engine = get_engine(asr_settings)
         register_engine_load(engine.load)

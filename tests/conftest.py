@@ -12,6 +12,15 @@ from pathlib import Path
 import pytest
 
 from agent.demo.livekit_server import LocalLiveKitServer
+from tests.minutes.conftest import (  # noqa: F401  (real SMTP / HTTP / LLM servers for every test)
+    SMTPSink,
+    WebhookSink,
+    llama_server,
+    smtp_env,
+    smtp_server,
+    webhook_env,
+    webhook_server,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "artifacts"

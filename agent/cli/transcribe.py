@@ -1,6 +1,6 @@
 """``python -m agent transcribe FILE``: offline transcription with faster-whisper, or ``--stream``.
 
-Offline mode reads the file in blocks (bounded memory on long recordings), cuts blocks at the
+Offline mode reads the file in 2-minute blocks (bounded memory on long recordings), cuts blocks at the
 quietest moment near their end so no word is split, and transcribes each with word timestamps and
 faster-whisper's Silero VAD filter. ``--stream`` hands the decoded audio to the streaming engine
 (``agent.asr.offline_stream.run_stream``) instead; both paths produce the same ``Transcript`` and
@@ -399,14 +399,15 @@ def _progress_bar(total: float | None, enabled: bool | None, stream: TextIO) -> 
 
     if enabled is None:  # auto: long files, interactive terminal
         enabled = bool(total and total >= 60.0 and stream.isatty())
+    # Counted in seconds of audio; raw streams without a duration get a counter, not a bar.
+    known = "{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} s [{elapsed}<{remaining}]"
     return tqdm(
         total=round(total, 1) if total else None,
         unit="s",
-        unit_scale=False,
         desc="transcribing",
         file=stream,
         disable=not enabled,
-        bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} s [{elapsed}<{remaining}]",
+        bar_format=known if total else "{desc}: {n:.0f} s of audio [{elapsed}]",
     )
 
 
@@ -417,13 +418,21 @@ def transcribe_offline(
     *,
     beam_size: int = 5,
     vad: bool = True,
-    block_seconds: float = 600.0,
+    block_seconds: float = 120.0,
     progress: bool | None = None,
 ) -> Transcript:
-    """Transcribe an open file block by block; memory is bounded by one block (10 min)."""
+    """Transcribe an open file block by block, so memory does not grow with the file's length.
+
+    faster-whisper computes the features of its whole input at once. Measured on a 10-minute
+    file (2 cores, int8): 600 s blocks peaked at 860 MB (tiny.en) / 930 MB (base); 120 s blocks at
+    460 / 530 MB, with WER 0.18 / 0.18 versus 0.19 / 0.19. Blocks are cut at the quietest 100 ms
+    of their last 20 s, and the language detected on the first block is kept for the others.
+    """
     segments: list[TranscriptSegment] = []
     language = settings.language
     language_probability: float | None = 1.0 if language else None
+    # No text is carried from one block to the next: measured on a looped 10-minute recording
+    # with base, it made Whisper skip repeated sentences (WER 0.28 instead of 0.19).
     prompt: str | None = settings.initial_prompt or None
     total = 0.0
     bar = _progress_bar(reader.duration, progress, sys.stderr)
@@ -445,8 +454,6 @@ def transcribe_offline(
                 segments.append(_from_faster_whisper(seg, offset))
                 bar.update(max(0.0, round(offset + seg.end, 1) - bar.n))
             bar.update(max(0.0, round(total, 1) - bar.n))
-            tail = " ".join(s.text.strip() for s in segments[-3:])
-            prompt = tail[-200:] or None
     finally:
         bar.close()
     return Transcript(
@@ -483,12 +490,14 @@ def transcribe_stream(
 
     Contract with ``agent.asr.offline_stream.run_stream(audio, speed, **keywords)``: ``audio`` is
     16 kHz mono float32; keywords are ``model`` (the name as configured), ``model_path``
-    (resolved), ``device``, ``compute_type``, ``local_files_only``, ``language`` (None = detect), ``beam_size`` (None =
-    the engine's default), ``sample_rate`` and ``progress`` (a callable taking audio seconds
-    done). Keywords its signature does not accept are not passed, so the engine can start small.
-    It returns a ``Transcript``, an object with ``segments`` (and optionally ``language``), or an
-    iterable of segments whose words carry ``first_seen`` / ``final_at``.
+    (resolved), ``device``, ``compute_type``, ``local_files_only``, ``language`` (None = detect),
+    ``beam_size`` (None = the engine's default), ``sample_rate`` and ``progress`` (a callable
+    taking audio seconds done). Keywords its signature does not accept are not passed, so the
+    engine can start small. It returns a ``Transcript``, an object with ``segments`` (and
+    optionally ``language``), or an iterable of segments whose words carry ``first_seen`` /
+    ``final_at``.
     """
+
     from agent.asr.offline_stream import run_stream  # ImportError handled by the caller
 
     duration = len(audio) / DEFAULT_SAMPLE_RATE

@@ -60,17 +60,12 @@ def build_email(
     msg.set_content(minutes_text(minutes), subtype="plain", charset="utf-8")
     msg.add_alternative(minutes_html(minutes), subtype="html", charset="utf-8")
     day = datetime.fromtimestamp(minutes.started_at, UTC).strftime("%Y-%m-%d")
+    # Text attachments as str with an explicit charset, or readers decode them as ASCII.
     msg.add_attachment(
-        transcript_markdown(minutes).encode("utf-8"),
-        maintype="text",
-        subtype="markdown",
-        filename=f"transcript-{day}.md",
+        transcript_markdown(minutes), subtype="markdown", charset="utf-8", filename=f"transcript-{day}.md"
     )
     msg.add_attachment(
-        transcript_webvtt(minutes).encode("utf-8"),
-        maintype="text",
-        subtype="vtt",
-        filename=f"transcript-{day}.vtt",
+        transcript_webvtt(minutes), subtype="vtt", charset="utf-8", filename=f"transcript-{day}.vtt"
     )
     return msg
 

@@ -14,7 +14,7 @@ from agent.minutes.extractive import extractive_summary
 from agent.minutes.i18n import labels
 from agent.minutes.llm import LLMClient
 from agent.minutes.mapreduce import Summariser
-from agent.minutes.model import Attendee, Minutes, Notes
+from agent.minutes.model import Attendee, LLMCall, Minutes, Notes
 from agent.minutes.prompts import PromptSet
 from agent.minutes.settings import MinutesSettings
 from agent.transcript.journal import JournalData
@@ -97,16 +97,20 @@ async def build_minutes(data: JournalData, settings: MinutesSettings, *, use_llm
     title = data.metadata.title or clean_one_line(data.room_name, 200) or text["minutes"]
 
     notes: Notes | None = None
-    calls = []
+    calls: list[LLMCall] = []
     notice = ""
     if use_llm and settings.llm.enabled and segments:
-        prompts = PromptSet.load(settings.prompts_dir, language)
-        async with LLMClient(settings.llm) as client:
-            summariser = Summariser(client, settings.llm, prompts)
-            outcome = await summariser.summarise(transcript_lines(segments, started), title)
-        notes, calls = outcome.notes, outcome.calls
+        try:
+            prompts = PromptSet.load(settings.prompts_dir, language)
+            async with LLMClient(settings.llm) as client:
+                summariser = Summariser(client, settings.llm, prompts)
+                outcome = await summariser.summarise(transcript_lines(segments, started), title)
+            notes, calls, failure = outcome.notes, outcome.calls, outcome.failure
+        except Exception as exc:  # the minutes must go out even if summarising breaks
+            log.exception("minutes %s: summariser error", data.session_id)
+            notes, failure = None, type(exc).__name__
         if notes is None:
-            log.warning("minutes %s: summary not generated (%s)", data.session_id, outcome.failure)
+            log.warning("minutes %s: summary not generated (%s)", data.session_id, failure)
             notice = text["notice_llm_failed"]
     elif segments:
         notice = text["notice_no_llm"]

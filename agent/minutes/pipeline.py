@@ -183,8 +183,10 @@ async def _attempt(outbox: Outbox, delivery: Delivery, settings: MinutesSettings
                 await send_webhook(settings.webhook, minutes, current.delivery_id)
             else:
                 raise ValueError(f"unknown channel {current.channel!r}")
-        except (EmailError, WebhookError, OSError, ValueError) as exc:
+        except (EmailError, WebhookError) as exc:
             return outbox.mark_failed(current, f"{type(exc).__name__}: {exc}")
+        except Exception as exc:  # a delivery boundary: one bad record must not stop the others
+            return outbox.mark_failed(current, type(exc).__name__)
         log.info("outbox: %s delivered", current.delivery_id)
         return outbox.mark_done(current)
     finally:

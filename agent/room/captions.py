@@ -75,7 +75,7 @@ def caption_from_event(
         speaker_identity=identity,
         speaker_name=name,
         track_sid=track_sid,
-        segment_id=f"{track_sid}-{event.segment_id.rsplit('-', 1)[-1]}",
+        segment_id=event.segment_id,
         text=event.text,
         final=event.is_final,
         language=event.language,

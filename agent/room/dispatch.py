@@ -1,14 +1,20 @@
 """One agent per room.
 
 LiveKit may dispatch twice into a room (a second explicit dispatch, a worker restart, two workers
-racing). We decline a request when the room already holds a participant with our identity, and the
+racing). We decline a request when the room already holds a live agent with our identity, and the
 identity is fixed per agent name, so even a lost race ends with a single agent: the server
 replaces a duplicate identity instead of adding a second participant.
+
+"Live" is judged by a heartbeat attribute the agent refreshes every few seconds: a worker killed
+with SIGKILL leaves its participant in the room until the server times it out (tens of seconds),
+and a new agent must be able to take over at once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 
 from livekit import api
 
@@ -17,6 +23,9 @@ from agent.config import LiveKitSettings
 logger = logging.getLogger("greffier.dispatch")
 
 AGENT_DISPLAY_NAME = "Greffier"
+ATTR_HEARTBEAT = "greffier.heartbeat"
+HEARTBEAT_EVERY = 1.5
+HEARTBEAT_STALE = 6.0
 
 
 def agent_identity(agent_name: str) -> str:
@@ -24,13 +33,45 @@ def agent_identity(agent_name: str) -> str:
 
 
 async def room_has_agent(settings: LiveKitSettings, room_name: str, agent_name: str) -> bool:
+    """True when a live agent of ours is in the room.
+
+    A heartbeat older than ``HEARTBEAT_STALE`` means a dead agent. A fresh one is watched for one
+    more beat: if it does not advance, the agent died just now (SIGKILL) and we take over.
+    """
     identity = agent_identity(agent_name)
     lkapi = api.LiveKitAPI(settings.url, settings.api_key, settings.api_secret)
     try:
-        resp = await lkapi.room.list_participants(api.ListParticipantsRequest(room=room_name))
+        beat = await _heartbeat(lkapi, room_name, identity)
+        if beat is None:
+            return False
+        if time.time() - beat >= HEARTBEAT_STALE:
+            logger.info(
+                "agent in room %s has been silent for %.0fs: taking over", room_name, time.time() - beat
+            )
+            return False
+        await asyncio.sleep(max(0.0, beat + HEARTBEAT_EVERY * 1.5 - time.time()))
+        again = await _heartbeat(lkapi, room_name, identity)
+        if again is None or again <= beat:
+            logger.info("agent in room %s stopped beating: taking over", room_name)
+            return False
+        return True
     except Exception as exc:  # the API being unreachable must not block dispatch
         logger.warning("could not list participants of %s (%s): accepting", room_name, type(exc).__name__)
         return False
     finally:
         await lkapi.aclose()
-    return any(p.identity == identity for p in resp.participants)
+
+
+async def _heartbeat(lkapi: api.LiveKitAPI, room_name: str, identity: str) -> float | None:
+    resp = await lkapi.room.list_participants(api.ListParticipantsRequest(room=room_name))
+    for p in resp.participants:
+        if p.identity == identity:
+            try:
+                return float(p.attributes.get(ATTR_HEARTBEAT, "0"))
+            except ValueError:
+                return 0.0
+    return None
+
+
+def heartbeat_attributes() -> dict[str, str]:
+    return {ATTR_HEARTBEAT: f"{time.time():.1f}"}

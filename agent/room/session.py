@@ -20,7 +20,10 @@ from livekit.agents import AutoSubscribe, JobContext
 from agent.asr.events import TranscriptEvent
 from agent.asr.shared import get_engine
 from agent.config import LiveKitSettings, env_float
+from agent.minutes.settings import MinutesSettings
 from agent.room.captions import Caption, CaptionPublisher, caption_from_event
+from agent.room.dispatch import HEARTBEAT_EVERY, heartbeat_attributes
+from agent.room.keeper import TranscriptKeeper
 from agent.room.metadata import (
     ATTR_STATUS,
     language_code,
@@ -48,10 +51,16 @@ def is_human(participant: rtc.RemoteParticipant) -> bool:
     return participant.kind not in NON_HUMAN_KINDS
 
 
+ROOM_OVER = {rtc.DisconnectReason.ROOM_DELETED, rtc.DisconnectReason.ROOM_CLOSED}
+
+
 class RoomSession:
-    def __init__(self, ctx: JobContext, settings: LiveKitSettings) -> None:
+    def __init__(self, ctx: JobContext, settings: LiveKitSettings, minutes: MinutesSettings) -> None:
         self.ctx = ctx
         self.settings = settings
+        self.minutes_settings = minutes
+        self.keeper: TranscriptKeeper | None = None
+        self.room_ended = False
         self.room = ctx.room
         self.empty_grace = env_float("ROOM_EMPTY_GRACE", 15.0, minimum=0.0)
         self.engine = get_engine()
@@ -78,11 +87,15 @@ class RoomSession:
         room.on("room_metadata_changed", self._on_room_metadata_changed)
         room.on("disconnected", self._on_disconnected)
         await self.ctx.connect(auto_subscribe=AutoSubscribe.AUDIO_ONLY)
+        self.keeper = await TranscriptKeeper.open(
+            self.minutes_settings, room.name, self.ctx.job.room.sid, room.metadata
+        )
         self.publisher = CaptionPublisher(room)
         config = room_config(room.metadata)
         self.room_language = language_code(config.get("language"))
         self.captions_on = config.get("captions", True) is not False
         self._register_rpc()
+        self._spawn(self._heartbeat())
         logger.info(
             "joined room %s as hidden participant %s (%d participant(s) present)",
             room.name,
@@ -98,7 +111,8 @@ class RoomSession:
         await self._ended.wait()
         await self.close()
 
-    def end(self, reason: str) -> None:
+    def end(self, reason: str, *, room_over: bool = False) -> None:
+        self.room_ended = self.room_ended or room_over
         if not self._ended.is_set():
             logger.info("leaving room %s: %s", self.room.name, reason)
             self._ended.set()
@@ -109,6 +123,8 @@ class RoomSession:
         await asyncio.gather(*(p.finish() for p in pipelines), return_exceptions=True)
         if self.publisher is not None:
             await self.publisher.aclose()
+        if self.keeper is not None:
+            await self.keeper.close(room_ended=self.room_ended)
 
     def _spawn(self, coro: Awaitable[Any]) -> None:
         task = asyncio.ensure_future(coro)
@@ -120,6 +136,8 @@ class RoomSession:
         if not is_human(participant):
             return
         logger.info("participant joined room %s: %s", self.room.name, participant.identity)
+        if self.keeper is not None:
+            self.keeper.participant(participant.identity, participant.name or participant.identity)
         self._check_empty()
         self._spawn(self._announce(participant))
 
@@ -192,7 +210,8 @@ class RoomSession:
                     pipeline.stream.recognizer.set_language(new_language)
 
     def _forget_speaker(self, identity: str) -> None:
-        """Hook for the transcript keeper: drop what this participant said."""
+        if self.keeper is not None:
+            self.keeper.forget(identity)
 
     def _resubscribe(self, participant: rtc.RemoteParticipant) -> None:
         if not self._wants_captions(participant):
@@ -203,9 +222,12 @@ class RoomSession:
 
     def _on_room_metadata_changed(self, old: str, new: str) -> None:
         self.room_language = language_code(room_config(new).get("language")) or self.room_language
+        if self.keeper is not None:
+            self.keeper.metadata(new)
 
-    def _on_disconnected(self, reason: object = None) -> None:
-        self.end(f"disconnected by the server ({reason})")
+    def _on_disconnected(self, reason: rtc.DisconnectReason.ValueType | None = None) -> None:
+        name = rtc.DisconnectReason.Name(reason) if isinstance(reason, int) else "unknown"
+        self.end(f"disconnected ({name})", room_over=reason in ROOM_OVER)
 
     def _check_empty(self) -> None:
         if self.humans():
@@ -215,7 +237,9 @@ class RoomSession:
             return
         if self._empty_timer is None:
             loop = asyncio.get_running_loop()
-            self._empty_timer = loop.call_later(self.empty_grace, self.end, "no participant left in the room")
+            self._empty_timer = loop.call_later(
+                self.empty_grace, lambda: self.end("no participant left in the room", room_over=True)
+            )
 
     # -- captions ----------------------------------------------------------------------------------
     def _on_event(self, pipeline: TrackPipeline, event: TranscriptEvent) -> None:
@@ -231,6 +255,8 @@ class RoomSession:
         )
         if self.publisher is not None:
             self.publisher.publish(caption)
+        if self.keeper is not None:
+            self.keeper.caption(caption)
         if caption.final:
             logger.info(
                 "final caption from %s (%d words, %s)",
@@ -240,6 +266,18 @@ class RoomSession:
             )
         for listener in self.caption_listeners:
             listener(caption)
+
+    async def _heartbeat(self) -> None:
+        """Tell dispatchers this agent is alive (see ``agent.room.dispatch``)."""
+        while not self._ended.is_set():
+            try:
+                await self.room.local_participant.set_attributes(heartbeat_attributes())
+            except Exception as exc:
+                logger.debug("heartbeat failed: %s", type(exc).__name__)
+            try:
+                await asyncio.wait_for(self._ended.wait(), timeout=HEARTBEAT_EVERY)
+            except TimeoutError:
+                pass
 
     # -- control and status ------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
@@ -339,8 +377,8 @@ class RoomSession:
         return json.dumps({"items": items, "next": index, "total": len(history)}, ensure_ascii=False)
 
 
-async def run_room_session(ctx: JobContext, settings: LiveKitSettings) -> None:
-    session = RoomSession(ctx, settings)
+async def run_room_session(ctx: JobContext, settings: LiveKitSettings, minutes: MinutesSettings) -> None:
+    session = RoomSession(ctx, settings, minutes)
     try:
         await session.run()
     finally:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 import time
 from collections.abc import Callable
 
@@ -44,7 +45,9 @@ class TrackPipeline:
         self.track = track
         self.track_sid = track_sid
         self.on_event = on_event
-        self.stream: RecognizerStream = engine.create_stream(stream_id=track_sid, language=language)
+        # Segment ids must stay unique in the room's journal across agent restarts.
+        stream_id = f"{track_sid}-{secrets.token_hex(3)}"
+        self.stream: RecognizerStream = engine.create_stream(stream_id=stream_id, language=language)
         # Audio clock → wall clock: anchors (audio seconds, wall seconds) re-set after each gap.
         self._anchors: list[tuple[float, float]] = []
         self._pushed = 0

@@ -148,6 +148,38 @@ class Journal:
         meta = metadata if isinstance(metadata, RoomMetadata) else parse_room_metadata(metadata)
         self._append({"type": "meta", "metadata": meta.to_dict()})
 
+    def forget_speaker(self, identity: str) -> int:
+        """Erase what ``identity`` said (they opted out): rewrite the journal without their
+        segments, in place under the lock so concurrent appenders keep writing to this file.
+        Returns how many segment records were removed."""
+        fd = os.open(self.path, os.O_RDWR)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            size = os.fstat(fd).st_size
+            raw = os.pread(fd, size, 0)
+            kept: list[bytes] = []
+            removed = 0
+            for line in raw.splitlines(keepends=True):
+                try:
+                    record = json.loads(line)
+                except ValueError:
+                    kept.append(line)
+                    continue
+                segment = record.get("segment") if isinstance(record, dict) else None
+                if record.get("type") == "segment" and isinstance(segment, dict):
+                    if segment.get("speaker_identity") == identity:
+                        removed += 1
+                        continue
+                kept.append(line)
+            if removed:
+                body = b"".join(kept)
+                os.pwrite(fd, body, 0)
+                os.ftruncate(fd, len(body))
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+        return removed
+
     def mark_ended(self, ended_at: float | None = None) -> None:
         when = ended_at if ended_at is not None else time.time()
         self._append({"type": "ended", "ended_at": when})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 import types
@@ -56,7 +57,7 @@ def test_long_files_are_cut_in_pauses_and_offsets_applied(tmp_path: Path) -> Non
     # the language is detected on the first block, then imposed; the prompt carries context
     assert model.calls[0]["language"] is None
     assert all(c["language"] == "fr" for c in model.calls[1:])
-    assert model.calls[1]["initial_prompt"] == "word"
+    assert all(c["initial_prompt"] is None for c in model.calls)
     assert all(c["word_timestamps"] and c["vad_filter"] for c in model.calls)
     assert tr.language == "fr" and tr.duration == pytest.approx(100.0)
     starts = [s.start for s in tr.segments]
@@ -137,3 +138,15 @@ def test_stream_hook_passes_only_accepted_keywords(
     assert transcribe.main([str(short_wav), "--stream", "--language", "fr"]) == 0
     assert seen == {"language": "fr", "speed": 1.0}
     assert capsys.readouterr().out == ""
+
+
+@pytest.mark.parametrize("total", [600.0, None])
+def test_progress_bar_counts_audio_seconds(total: float | None) -> None:
+    out = io.StringIO()
+    bar = transcribe._progress_bar(total, True, out)
+    bar.update(150.0)
+    bar.close()
+    assert "transcribing" in out.getvalue() and "150" in out.getvalue()
+    quiet = io.StringIO()
+    transcribe._progress_bar(total, None, quiet).close()  # auto: not a terminal -> nothing
+    assert quiet.getvalue() == ""

@@ -208,3 +208,21 @@ async def test_no_recipients_means_no_email_but_files(
     result = await finish_meeting(make_journal(sid="RM_none", recipients=()).path, settings)
     assert result.deliveries == {} and smtp_server.messages == []
     assert result.files["markdown"].is_file()
+
+
+async def test_a_worker_with_a_stale_view_of_the_outbox_does_not_resend(
+    make_settings: Callable[..., MinutesSettings], make_journal: Callable[..., Journal],
+    smtp_server: SMTPSink,
+) -> None:
+    """Worker B listed the record as due, then worker A sent it: B re-reads under the claim."""
+    from agent.minutes.pipeline import _attempt
+
+    settings = make_settings(**smtp_env(smtp_server))
+    await finish_meeting(make_journal(sid="RM_stale").path, settings, deliver=False)
+    outbox = outbox_for(settings)
+    [stale] = outbox.due()
+    await process_outbox(settings)  # worker A
+    assert len(smtp_server.messages) == 1
+    after = await _attempt(outbox, stale, settings)  # worker B, late
+    assert after is not None and after.state == "done"
+    assert len(smtp_server.messages) == 1

@@ -153,3 +153,38 @@ def test_find_unfinished(data_dir: Path) -> None:
     os.utime(live.path, (old, old))
     found = {p.stem for p in find_unfinished(data_dir, idle_after=600, now=now + 3600)}
     assert found == {"RM_ended", "RM_live"}
+
+
+CHILD = """
+import sys, time
+from agent.transcript.journal import Journal
+from agent.transcript.segment import Segment
+j = Journal.open_or_create(sys.argv[1], "room", "RM_kill", None)
+i = 0
+while True:
+    j.append_segment(Segment(f"k{i}", "a", "A", i, i + 1, "word " * 50, "en"))
+    print(f"k{i}", flush=True)
+    i += 1
+"""
+
+
+def test_sigkill_mid_meeting_loses_no_acknowledged_segment(data_dir: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parents[2]
+    proc = subprocess.Popen([sys.executable, "-c", CHILD, str(data_dir)], cwd=repo,
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    acknowledged = [proc.stdout.readline().strip() for _ in range(200)]
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(10)
+    acknowledged += [line.strip() for line in proc.stdout.read().splitlines() if line.strip()]
+    data = read_journal(data_dir / "journals" / "RM_kill.jsonl")
+    stored = {s.segment_id for s in data.segments}
+    assert set(acknowledged) <= stored
+    # a new worker continues the same journal after the crash
+    again = Journal.open_or_create(data_dir, "room", "RM_kill", None)
+    assert again.append_segment(Segment("after", "a", "A", 1e6, 1e6 + 1, "after", "en"))
+    assert read_journal(again.path).segments[-1].segment_id == "after"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from agent.minutes.builder import build_minutes
 from agent.minutes.chunking import SAFETY_TOKENS, estimate_messages
@@ -169,3 +170,15 @@ async def test_speech_cannot_redirect_or_reformat(
     assert mail.rcpt_tos == ["organizer@example.org"]
     assert mail.message["To"] == "organizer@example.org"
     assert mail.message.get_content_type() == "multipart/mixed"
+
+
+async def test_broken_prompt_files_do_not_stop_the_minutes(
+    make_settings: Callable[..., MinutesSettings], make_journal: Callable[..., Journal],
+    scripted_llm: ScriptedLLM, tmp_path: Path,
+) -> None:
+    empty = tmp_path / "prompts"
+    empty.mkdir()
+    settings = make_settings(**llm_env(scripted_llm), MINUTES_PROMPTS_DIR=str(empty))
+    result = await finish_meeting(make_journal(sid="RM_noprompt").path, settings)
+    assert result.minutes is not None and not result.minutes.generated
+    assert result.files["markdown"].is_file() and scripted_llm.requests == []

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -69,3 +73,16 @@ def test_parse_rttm() -> None:
     (turn,) = parse_rttm("SPEAKER rec 1 6.690 0.430 <NA> <NA> spk <NA> <NA>\nNOISE x\n")
     assert (turn.speaker, turn.start) == ("spk", 6.69)
     assert turn.end == pytest.approx(7.12)
+
+
+def test_fetch_command_prints_paths(sample: Sample, tmp_path: Path) -> None:
+    out = tmp_path / "meeting.wav"
+    proc = subprocess.run(
+        [sys.executable, "-m", "agent.samples", "--meeting", str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == [str(sample.wav), str(out)]
+    assert out.stat().st_size > 16_000 * 2 * 60

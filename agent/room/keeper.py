@@ -1,0 +1,101 @@
+"""Transcript out of the room: every final caption into the room session's durable journal, and
+the minutes when the room ends.
+
+Journal writes fsync, so they run in a thread: the event loop that moves audio never waits on
+the disk. Opted-out participants are erased from the journal, not only from what comes next.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from agent.minutes.pipeline import finish_meeting
+from agent.minutes.settings import MinutesSettings
+from agent.room.captions import Caption
+from agent.transcript.journal import Journal
+from agent.transcript.segment import Segment, SegmentWord
+
+logger = logging.getLogger("greffier.transcript")
+
+
+def segment_from_caption(c: Caption) -> Segment:
+    return Segment(
+        segment_id=c.segment_id,
+        speaker_identity=c.speaker_identity,
+        speaker_name=c.speaker_name,
+        start=c.start,
+        end=c.end,
+        text=c.text,
+        language=c.language,
+        track_id=c.track_sid,
+        words=tuple(SegmentWord(t, s, e, p) for t, s, e, p in c.words),
+    )
+
+
+class TranscriptKeeper:
+    def __init__(self, journal: Journal, settings: MinutesSettings) -> None:
+        self.journal = journal
+        self.settings = settings
+        self._writes: asyncio.Queue[tuple[str, object] | None] = asyncio.Queue()
+        self._writer = asyncio.create_task(self._write_loop(), name="journal-writer")
+
+    @classmethod
+    async def open(
+        cls, settings: MinutesSettings, room_name: str, room_sid: str, metadata: str
+    ) -> TranscriptKeeper:
+        journal = await asyncio.to_thread(
+            Journal.open_or_create, settings.data_dir, room_name, room_sid, metadata
+        )
+        logger.info("journal for room %s: %s", room_name, journal.path)
+        return cls(journal, settings)
+
+    def participant(self, identity: str, name: str) -> None:
+        self._writes.put_nowait(("join", (identity, name)))
+
+    def caption(self, caption: Caption) -> None:
+        if caption.final and caption.text.strip():
+            self._writes.put_nowait(("segment", segment_from_caption(caption)))
+
+    def metadata(self, metadata: str) -> None:
+        self._writes.put_nowait(("meta", metadata))
+
+    def forget(self, identity: str) -> None:
+        self._writes.put_nowait(("forget", identity))
+
+    async def _write_loop(self) -> None:
+        while (item := await self._writes.get()) is not None:
+            kind, value = item
+            try:
+                if kind == "segment":
+                    await asyncio.to_thread(self.journal.append_segment, value)  # type: ignore[arg-type]
+                elif kind == "join":
+                    await asyncio.to_thread(self.journal.append_participant, *value)  # type: ignore[misc]
+                elif kind == "meta":
+                    await asyncio.to_thread(self.journal.update_metadata, value)  # type: ignore[arg-type]
+                elif kind == "forget":
+                    removed = await asyncio.to_thread(self.journal.forget_speaker, value)  # type: ignore[arg-type]
+                    logger.info("erased %d segment(s) of an opted-out participant", removed)
+            except OSError as exc:
+                logger.error("journal write failed (%s): %s", kind, exc)
+
+    async def flush(self) -> None:
+        await self._writes.put(None)
+        await self._writer
+
+    async def close(self, *, room_ended: bool) -> None:
+        """Flush; when the room really ended, mark it and produce + deliver the minutes."""
+        await self.flush()
+        if not room_ended:
+            logger.info("room session not ended (agent left early): minutes left to recovery")
+            return
+        await asyncio.to_thread(self.journal.mark_ended)
+        result = await finish_meeting(self.journal.path, self.settings)
+        logger.info(
+            "minutes %s: claimed=%s already_done=%s deliveries=%s in %.1fs",
+            result.session_id,
+            result.claimed,
+            result.already_done,
+            result.deliveries,
+            result.seconds,
+        )
