@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -112,8 +112,8 @@ _AGENT_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 class LiveKitSettings:
     url: str
     api_key: str
-    api_secret: str
-    agent_name: str
+    api_secret: str = field(repr=False)
+    agent_name: str = "greffier"
 
     @classmethod
     def from_env(cls) -> LiveKitSettings:

@@ -12,6 +12,8 @@ from collections.abc import Callable
 
 from livekit.agents import AgentServer
 
+from agent import metrics
+
 # Registered by the speech engine once loaded: returns its utilisation in [0, 1].
 _engine_load: Callable[[], float] | None = None
 
@@ -25,6 +27,9 @@ def make_load_fnc(max_rooms: int) -> Callable[[AgentServer], float]:
     def load(server: AgentServer) -> float:
         rooms = len(server.active_jobs) / max_rooms
         engine = _engine_load() if _engine_load is not None else 0.0
-        return min(1.0, max(rooms, engine))
+        value = min(1.0, max(rooms, engine))
+        metrics.worker_load.set(value)
+        metrics.active_rooms.set(len(server.active_jobs))
+        return value
 
     return load

@@ -34,6 +34,8 @@ def build_server(settings: LiveKitSettings, minutes: MinutesSettings) -> AgentSe
         api_secret=settings.api_secret,
         load_fnc=make_load_fnc(max_rooms),
         port=env_int("HEALTH_PORT", 8081, minimum=0, maximum=65535),
+        prometheus_port=env_int("PROMETHEUS_PORT", 9100, minimum=0, maximum=65535) or None,
+        drain_timeout=env_int("DRAIN_TIMEOUT", 1800, minimum=0),
         load_threshold=1.0,
         job_executor_type=JobExecutorType.THREAD if executor == "thread" else JobExecutorType.PROCESS,
         # Hidden: other participants never see the agent. It publishes data (captions), not media.

@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 
 import numpy as np
 
+from agent import metrics
 from agent.asr.decoder import Hypothesis, WhisperDecoder
 from agent.asr.events import TranscriptEvent
 from agent.asr.language import LanguageVote
@@ -55,6 +56,9 @@ class SpeechEngine:
         hyp = self.decoder.decode_job(job, languages)
         self.decode_seconds += hyp.seconds
         self.decoded_audio_seconds += len(job.audio) / SAMPLE_RATE
+        metrics.decode_seconds.observe(hyp.seconds)
+        metrics.real_time_factor.set(self.real_time_factor())
+        metrics.queue_depth.set(self.scheduler.depth)
         return hyp
 
     def close(self) -> None:

@@ -22,6 +22,7 @@ from tenacity import (
     wait_random,
 )
 
+from agent import metrics
 from agent.minutes.parse import NOTES_SCHEMA
 from agent.minutes.settings import LLMSettings
 
@@ -83,7 +84,8 @@ class LLMClient:
                     number = attempt.retry_state.attempt_number
                     if number > 1:
                         log.info("LLM call: attempt %d", number)
-                    data = await self._post(messages, max_tokens)
+                    with metrics.llm_latency.time():
+                        data = await self._post(messages, max_tokens)
         except httpx.HTTPStatusError as exc:
             raise LLMError(f"LLM answered HTTP {exc.response.status_code}") from None
         except httpx.TransportError as exc:

@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from agent import metrics
 from agent.delivery.files import load_minutes, minutes_dir, write_minutes_files
 from agent.delivery.mail import EmailError, build_email, send_email
 from agent.delivery.outbox import DONE, Delivery, Outbox
@@ -184,10 +185,13 @@ async def _attempt(outbox: Outbox, delivery: Delivery, settings: MinutesSettings
             else:
                 raise ValueError(f"unknown channel {current.channel!r}")
         except (EmailError, WebhookError) as exc:
+            metrics.minutes_results.labels(current.channel, "failed").inc()
             return outbox.mark_failed(current, f"{type(exc).__name__}: {exc}")
         except Exception as exc:  # a delivery boundary: one bad record must not stop the others
+            metrics.minutes_results.labels(current.channel, "failed").inc()
             return outbox.mark_failed(current, type(exc).__name__)
         log.info("outbox: %s delivered", current.delivery_id)
+        metrics.minutes_results.labels(current.channel, "delivered").inc()
         return outbox.mark_done(current)
     finally:
         claim.release()

@@ -20,6 +20,7 @@ from typing import Any
 
 from livekit import rtc
 
+from agent import metrics
 from agent.asr.events import TranscriptEvent
 
 logger = logging.getLogger("greffier.captions")
@@ -102,7 +103,8 @@ class CaptionPublisher:
         try:
             self._queue.put_nowait(caption)
         except asyncio.QueueFull:
-            self.dropped += 1  # interim updates are disposable; the final follows
+            self.dropped += 1
+            metrics.caption_updates_dropped.inc()  # interim updates are disposable; the final follows
             logger.warning("caption queue full: dropping an update")
 
     def forget_speaker(self, identity: str) -> None:
@@ -120,6 +122,9 @@ class CaptionPublisher:
             try:
                 await self._send(caption)
                 self.published += 1
+                kind = "final" if caption.final else "interim"
+                metrics.captions_published.labels(kind).inc()
+                metrics.caption_latency.labels(kind).observe(max(0.0, time.time() - caption.end))
             except Exception as exc:
                 logger.warning("could not publish a caption: %s", type(exc).__name__)
 

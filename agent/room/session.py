@@ -17,6 +17,7 @@ from typing import Any
 from livekit import api, rtc
 from livekit.agents import AutoSubscribe, JobContext
 
+from agent import metrics
 from agent.asr.events import TranscriptEvent
 from agent.asr.shared import get_engine
 from agent.config import LiveKitSettings, env_float
@@ -120,6 +121,7 @@ class RoomSession:
     async def close(self) -> None:
         pipelines = list(self.pipelines.values())
         self.pipelines.clear()
+        metrics.active_streams.dec(len(pipelines))
         await asyncio.gather(*(p.finish() for p in pipelines), return_exceptions=True)
         if self.publisher is not None:
             await self.publisher.aclose()
@@ -180,6 +182,7 @@ class RoomSession:
         ):
             return  # already running, or the participant left before the subscription landed
         language = participant_language(participant.attributes, self.room_language)
+        metrics.active_streams.inc()
         self.pipelines[sid] = TrackPipeline(
             self.engine, participant, track, sid, language=language, on_event=self._on_event
         )
@@ -188,6 +191,7 @@ class RoomSession:
     def _stop_pipeline(self, sid: str, *, discard: bool = False) -> None:
         pipeline = self.pipelines.pop(sid, None)
         if pipeline is not None:
+            metrics.active_streams.dec()
             self._spawn(pipeline.discard() if discard else pipeline.finish())
 
     def _on_attributes_changed(self, changed: dict[str, str], participant: rtc.Participant) -> None:

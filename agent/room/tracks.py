@@ -17,6 +17,7 @@ from collections.abc import Callable
 import numpy as np
 from livekit import rtc
 
+from agent import metrics
 from agent.asr.engine import RecognizerStream, SpeechEngine
 from agent.asr.events import TranscriptEvent
 
@@ -78,6 +79,7 @@ class TrackPipeline:
                     event = await asyncio.wait_for(frames.__anext__(), timeout=GAP_SECONDS)
                 except TimeoutError:
                     if not gap_filled and self._pushed:
+                        metrics.audio_gaps.inc(GAP_SECONDS)
                         self.stream.push(GAP_FILL)
                         self._pushed += GAP_FILL.size
                         gap_filled = True

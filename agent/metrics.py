@@ -1,0 +1,39 @@
+"""Prometheus metrics, served by livekit-agents on ``PROMETHEUS_PORT`` (/metrics).
+
+Jobs run as threads of the worker process (``JOB_EXECUTOR=thread``), so the default registry
+sees every room. Names are prefixed ``greffier_``.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+LATENCY_BUCKETS = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 10.0)
+
+caption_latency = Histogram(
+    "greffier_caption_latency_seconds",
+    "Publish time minus the end of the caption's last word",
+    ["kind"],
+    buckets=LATENCY_BUCKETS,
+)
+captions_published = Counter("greffier_captions_total", "Captions published", ["kind"])
+caption_updates_dropped = Counter(
+    "greffier_caption_updates_dropped_total", "Interim updates dropped because the data channel lagged"
+)
+audio_gaps = Counter(
+    "greffier_audio_gap_seconds_total", "Seconds of expected audio that never arrived (mute, loss)"
+)
+active_rooms = Gauge("greffier_active_rooms", "Rooms this worker is in")
+active_streams = Gauge("greffier_active_streams", "Audio streams being recognised")
+worker_load = Gauge("greffier_worker_load", "Load reported to LiveKit's dispatcher (0..1)")
+decode_seconds = Histogram(
+    "greffier_decode_seconds", "Wall time of one Whisper decode", buckets=(0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2)
+)
+real_time_factor = Gauge("greffier_asr_real_time_factor", "Decode seconds per second of audio decoded")
+queue_depth = Gauge("greffier_scheduler_queue_depth", "Decode requests waiting for the decoder")
+minutes_results = Counter("greffier_minutes_deliveries_total", "Minutes deliveries", ["channel", "result"])
+llm_latency = Histogram(
+    "greffier_llm_request_seconds",
+    "Chat-completion call duration",
+    buckets=(0.5, 1, 2, 5, 10, 20, 40, 80, 160),
+)
