@@ -46,6 +46,7 @@ class WorkerProcess:
             LIVEKIT_API_SECRET=server.api_secret,
             PYTHONUNBUFFERED="1",
             HEALTH_PORT="0",
+            PROMETHEUS_PORT="0",
         )
         env.update(extra_env)
         self.log_path = log_path

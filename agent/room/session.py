@@ -20,7 +20,7 @@ from livekit.agents import AutoSubscribe, JobContext
 from agent import metrics
 from agent.asr.events import TranscriptEvent
 from agent.asr.shared import get_engine
-from agent.config import LiveKitSettings, env_float
+from agent.config import LiveKitSettings, env_bool, env_float
 from agent.minutes.settings import MinutesSettings
 from agent.room.captions import Caption, CaptionPublisher, caption_from_event
 from agent.room.dispatch import HEARTBEAT_EVERY, heartbeat_attributes
@@ -46,6 +46,8 @@ RPC_STATUS = "greffier.status"
 HISTORY_PAGE_BYTES = 12_000  # RPC payloads are limited to 15 KiB
 
 CaptionListener = Callable[[Caption], None]
+# Transcript text stays out of logs unless an operator debugging asks for it.
+LOG_TRANSCRIPTS = env_bool("LOG_TRANSCRIPTS", False)
 
 
 def is_human(participant: rtc.RemoteParticipant) -> bool:
@@ -261,7 +263,9 @@ class RoomSession:
             self.publisher.publish(caption)
         if self.keeper is not None:
             self.keeper.caption(caption)
-        if caption.final:
+        if caption.final and LOG_TRANSCRIPTS:
+            logger.info("caption %s: %s", participant.identity, caption.text)
+        elif caption.final:
             logger.info(
                 "final caption from %s (%d words, %s)",
                 participant.identity,
