@@ -15,11 +15,12 @@ from livekit.agents import cli as lk_cli
 
 from agent.asr.settings import AsrSettings
 from agent.asr.shared import get_engine
-from agent.config import LiveKitSettings, env_choice, env_int
+from agent.config import LiveKitSettings, env_bool, env_choice, env_int
 from agent.load import make_load_fnc, register_engine_load
 from agent.minutes.background import start_minutes_service
 from agent.minutes.settings import MinutesSettings
 from agent.room.dispatch import AGENT_DISPLAY_NAME, agent_identity, heartbeat_attributes, room_has_agent
+from agent.room.sentinel import start_sentinel
 from agent.room.session import run_room_session
 
 logger = logging.getLogger("greffier.worker")
@@ -76,6 +77,8 @@ def run_worker(argv: list[str]) -> int:
     server = build_server(settings, minutes)
     if argv and argv[0] in {"start", "dev"}:
         start_minutes_service(minutes)
+        if env_bool("SENTINEL", True):
+            start_sentinel(settings)
         # Load the model once, before registering: no room ever waits for it (see README).
         engine = get_engine(asr_settings)
         register_engine_load(engine.load)

@@ -25,7 +25,7 @@ logger = logging.getLogger("greffier.dispatch")
 AGENT_DISPLAY_NAME = "Greffier"
 ATTR_HEARTBEAT = "greffier.heartbeat"
 HEARTBEAT_EVERY = 1.5
-HEARTBEAT_STALE = 6.0
+HEARTBEAT_STALE = 5.0
 
 
 def agent_identity(agent_name: str) -> str:
