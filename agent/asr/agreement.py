@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
+from difflib import SequenceMatcher
 
 from agent.asr.events import Word
 
@@ -43,11 +44,20 @@ def drop_overlap(
     hyp = [w for w in hypothesis if w.end > committed_end + 0.05 or w.start >= committed_end - 0.05]
     if not committed or not hyp:
         return hyp
+    if hyp[0].start >= committed_end + slack:
+        return hyp
     tail = [norm(w.text) for w in committed[-5:]]
     for n in range(min(5, len(tail), len(hyp)), 0, -1):
-        if tail[-n:] == [norm(w.text) for w in hyp[:n]] and hyp[0].start < committed_end + slack:
+        if tail[-n:] == [norm(w.text) for w in hyp[:n]]:
             return hyp[n:]
+    # A boundary word cut in half is re-heard slightly differently ("there" -> "here").
+    if similar(tail[-1], norm(hyp[0].text)) and hyp[0].start < committed_end:
+        return hyp[1:]
     return hyp
+
+
+def similar(a: str, b: str, ratio: float = 0.75) -> bool:
+    return bool(a) and bool(b) and SequenceMatcher(None, a, b).ratio() >= ratio
 
 
 def strip_repetitions(words: list[Word], max_repeats: int = 2) -> list[Word]:

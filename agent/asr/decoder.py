@@ -14,7 +14,7 @@ import os
 import threading
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from faster_whisper import WhisperModel
@@ -119,29 +119,15 @@ class WhisperDecoder:
         started = time.perf_counter()
         initial = " ".join(p for p in (settings.initial_prompt, prompt) if p).strip() or None
         try:
-            segments, info = self.model.transcribe(
-                audio,
-                language=language,
-                beam_size=settings.beam_size,
-                temperature=0.0,
-                word_timestamps=True,
-                condition_on_previous_text=False,
-                initial_prompt=initial,
-                hotwords=settings.hotwords or None,
-                vad_filter=False,
-                compression_ratio_threshold=None,
-                no_speech_threshold=None,
-                # A loop cannot run longer than speech could: ~6 tokens a second plus margin.
-                max_new_tokens=int(10 + 6 * seconds),
-            )
-            segments = list(segments)
+            segments, info = self._transcribe(audio, language, initial, seconds, word_timestamps=True)
+        except IndexError:
+            # faster-whisper's word alignment can fail on odd windows: keep the text and spread
+            # the words over their segment rather than lose the whole hypothesis.
+            logger.warning("word alignment failed; decoding without word timestamps")
+            segments, info = self._transcribe(audio, language, initial, seconds, word_timestamps=False)
         finally:
             self.model._local.frames = None
-        words = [
-            Word(w.word, float(w.start), float(w.end), float(w.probability))
-            for s in segments
-            for w in (s.words or ())
-        ]
+        words = [w for s in segments for w in _segment_words(s)]
         no_speech = max((s.no_speech_prob for s in segments), default=1.0)
         logprob = float(np.mean([s.avg_logprob for s in segments])) if segments else -10.0
         ratio = max((s.compression_ratio for s in segments), default=0.0)
@@ -155,6 +141,32 @@ class WhisperDecoder:
             compression_ratio=float(ratio),
             seconds=time.perf_counter() - started,
         )
+
+    def _transcribe(
+        self,
+        audio: np.ndarray,
+        language: str | None,
+        prompt: str | None,
+        seconds: float,
+        *,
+        word_timestamps: bool,
+    ) -> tuple[list[Any], Any]:
+        segments, info = self.model.transcribe(
+            audio,
+            language=language,
+            beam_size=self.settings.beam_size,
+            temperature=0.0,
+            word_timestamps=word_timestamps,
+            condition_on_previous_text=False,
+            initial_prompt=prompt,
+            hotwords=self.settings.hotwords or None,
+            vad_filter=False,
+            compression_ratio_threshold=None,
+            no_speech_threshold=None,
+            # A loop cannot run longer than speech could: ~6 tokens a second plus margin.
+            max_new_tokens=int(10 + 6 * seconds),
+        )
+        return list(segments), info
 
     def decode_job(self, job: DecodeJob, languages: LanguageVote) -> Hypothesis:
         """Decode a stream's job; if Whisper detected a language the operator ruled out
@@ -170,3 +182,16 @@ class WhisperDecoder:
                     again, language_probs=hyp.language_probs, seconds=hyp.seconds + again.seconds
                 )
         return hyp
+
+
+def _segment_words(segment: Any) -> list[Word]:
+    if segment.words:
+        return [Word(w.word, float(w.start), float(w.end), float(w.probability)) for w in segment.words]
+    tokens = segment.text.split()
+    if not tokens:
+        return []
+    step = (segment.end - segment.start) / len(tokens)
+    return [
+        Word(f" {t}", segment.start + i * step, segment.start + (i + 1) * step, 0.5)
+        for i, t in enumerate(tokens)
+    ]

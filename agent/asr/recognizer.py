@@ -185,11 +185,13 @@ class StreamingRecognizer:
         with self._lock:
             if job.generation != self._generation:
                 return []
+            # Language evidence is the audio this decode heard for the first time: re-decoding
+            # the same buffer must not count it again.
+            fresh_audio = max(0, job.end_sample - max(self._last_decode_end, job.start_sample))
             self._last_decode_end = max(self._last_decode_end, job.end_sample)
             words = self._clean(job, hyp) if hyp is not None else []
             if hyp is not None:
-                seconds = (job.end_sample - job.start_sample) / SAMPLE_RATE
-                self.languages.add(hyp.language_probs, seconds)
+                self.languages.add(hyp.language_probs, fresh_audio / SAMPLE_RATE)
             fresh = drop_overlap(self._committed, words, self._committed_end)
             events: list[TranscriptEvent] = []
             if job.kind == "final":
@@ -226,7 +228,8 @@ class StreamingRecognizer:
     def _commit(self, words: list[Word], now: float) -> None:
         base = len(self._committed)
         for i, w in enumerate(words):
-            seen = self._seen[base + i][1] if base + i < len(self._seen) else now
+            known = self._seen[base + i] if base + i < len(self._seen) else None
+            seen = known[1] if known is not None and known[0] == norm(w.text) else now
             self._committed.append(dataclasses.replace(w, first_seen=seen, committed_at=now))
         if words:
             self._committed_end = max(self._committed_end, words[-1].end)
