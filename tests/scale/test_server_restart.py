@@ -69,7 +69,8 @@ async def test_livekit_server_restart_mid_meeting(tmp_path) -> None:
         # Clients and the agent reconnect on their own; captions resume.
         took = await _talk_until_captioned(erin, reader, "erin", 90)
         print(
-            f"captions resumed {time.monotonic() - restarted:.1f}s after the server restart ({took:.1f}s talking)"
+            f"captions resumed {time.monotonic() - restarted:.1f}s after the server restart"
+            f" ({took:.1f}s talking)"
         )
         await erin.leave()
         await reader.leave()
@@ -81,7 +82,7 @@ async def test_livekit_server_restart_mid_meeting(tmp_path) -> None:
 async def test_two_nodes_sharing_redis(tmp_path) -> None:
     assert shutil.which("redis-server"), "redis-server is installed by scripts/bootstrap.sh"
     redis_port = free_port()
-    redis = subprocess.Popen(
+    redis = subprocess.Popen(  # noqa: ASYNC220
         [
             "redis-server",
             "--port",
