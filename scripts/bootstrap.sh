@@ -36,3 +36,4 @@ if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]]; then
 fi
 
 bash scripts/install-livekit-server.sh
+bash scripts/install-browser.sh

@@ -26,6 +26,8 @@ from agent.config import LiveKitSettings
 from agent.demo.listener import CaptionReader, StreamCaption
 from agent.demo.livekit_server import LocalLiveKitServer
 from agent.demo.player import Speaker, participant_token
+from agent.demo.web import demo_viewer
+from agent.room.dispatch import agent_identity
 from agent.samples import pyannote_sample
 
 WORKER_LOGGERS = ("greffier",)
@@ -95,6 +97,14 @@ async def _run(settings: LiveKitSettings, args: argparse.Namespace) -> int:
     room_name = f"greffier-demo-{uuid.uuid4().hex[:6]}"
     url, key, secret = settings.url, settings.api_key, settings.api_secret
 
+    viewer = None
+    if not args.no_web:
+        identity = agent_identity(settings.agent_name)
+        viewer = demo_viewer(url, key, secret, room_name, identity, port=args.web_port)
+        if viewer is None:
+            _print("[demo] no caption page: Node.js/npm missing (bash scripts/install-browser.sh)")
+        else:
+            _print(f"[demo] open the captions in a browser on this machine:\n       {viewer[0]}")
     display = InterimLine()
     reader = await CaptionReader.join(
         url, participant_token(key, secret, "demo-viewer", room_name, name="Viewer"), on_caption=display.show
@@ -113,6 +123,12 @@ async def _run(settings: LiveKitSettings, args: argparse.Namespace) -> int:
         await lk.agent_dispatch.create_dispatch(
             api.CreateAgentDispatchRequest(agent_name=settings.agent_name, room=room_name)
         )
+        if viewer is not None and args.web_wait > 0:
+            _print(f"[demo] waiting up to {args.web_wait:.0f} s for the page to join (--web-wait)")
+            deadline = time.monotonic() + args.web_wait
+            joined = reader.room.remote_participants
+            while "web-viewer" not in joined and time.monotonic() < deadline:  # noqa: ASYNC110
+                await asyncio.sleep(0.2)
         # Wait until the agent captions someone (it announces status on the data channel).
         deadline = time.monotonic() + 60
         while not reader.log.statuses and time.monotonic() < deadline:  # noqa: ASYNC110
@@ -124,6 +140,8 @@ async def _run(settings: LiveKitSettings, args: argparse.Namespace) -> int:
         for s in speakers.values():
             await s.leave()
         await lk.aclose()
+        if viewer is not None:
+            viewer[1]()
     finals = reader.log.finals()
     _print(
         f"\n[demo] {len(finals)} final captions and {display.interims} interim updates received"
@@ -136,6 +154,11 @@ async def _run(settings: LiveKitSettings, args: argparse.Namespace) -> int:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m agent demo", description=__doc__)
     parser.add_argument("--verbose", action="store_true", help="show every worker log line")
+    parser.add_argument("--no-web", action="store_true", help="do not serve the caption web page")
+    parser.add_argument("--web-port", type=int, default=0, help="port of the caption page (default: free)")
+    parser.add_argument(
+        "--web-wait", type=float, default=0.0, help="seconds to wait for the page to join before playing"
+    )
     args = parser.parse_args(argv)
 
     server: LocalLiveKitServer | None = None

@@ -1,0 +1,225 @@
+"""End-to-end caption benchmark: simulated participants speak into a real room, another client
+reads the captions.
+
+    .venv/bin/python bench/captions_bench.py [--model base] [--speakers 1,2,4] [--seconds 40]
+
+A real livekit-server and the real worker run on this machine. Each speaker plays real recorded
+speech (the pyannote call's utterances, rotated so speakers do not pause together, 1.2 s gaps) at
+real-time pace. Latency of a word = time the reader received the caption holding it minus the
+word's end, both on the wall clock; the word's end is the agent's timestamp of when that audio
+reached it (loopback transport, a few tens of ms, is not counted). Interim: first caption showing
+the word; final: the final caption holding it. Prints a Markdown table, writes JSON and a PNG.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from livekit import api
+
+from agent.asr.agreement import norm
+from agent.demo.listener import CaptionReader
+from agent.demo.livekit_server import LocalLiveKitServer
+from agent.demo.player import Speaker, participant_token
+from agent.samples import pyannote_sample, utterance_clips, word_error_rate
+
+GAP = 1.2
+
+
+def speaker_audio(rotation: int, seconds: float) -> tuple[np.ndarray, str]:
+    clips = utterance_clips(pyannote_sample())
+    clips = clips[rotation % len(clips) :] + clips[: rotation % len(clips)]
+    parts, texts, total = [], [], 0.0
+    while total < seconds:
+        for utt, audio in clips:
+            parts += [audio, np.zeros(int(GAP * 16000), np.float32)]
+            texts.append(utt.text)
+            total += len(audio) / 16000 + GAP
+            if total >= seconds:
+                break
+    return np.concatenate(parts), " ".join(texts)
+
+
+def word_latencies(messages: list[dict], identity: str) -> tuple[list[float], list[float]]:  # type: ignore[type-arg]
+    first_seen: dict[tuple[str, int, str], float] = {}
+    interim, final = [], []
+    for m in messages:
+        if m["speaker"]["identity"] != identity:
+            continue
+        for i, w in enumerate(m["words"]):
+            key = (m["segment_id"], i, norm(w["text"]))
+            first_seen.setdefault(key, m["_received_at"] - w["end"])
+            if m["final"]:
+                interim.append(first_seen[key])
+                final.append(m["_received_at"] - w["end"])
+    return interim, final
+
+
+async def run_round(server: LocalLiveKitServer, agent: str, n: int, seconds: float) -> dict:  # type: ignore[type-arg]
+    room = f"bench-{n}-{int(time.time())}"
+    key, secret = server.api_key, server.api_secret
+    lk = api.LiveKitAPI(server.http_url, key, secret)
+    reader = await CaptionReader.join(server.url, participant_token(key, secret, "reader", room))
+    speakers, audios, refs = [], [], []
+    for i in range(n):
+        s = await Speaker.join(server.url, participant_token(key, secret, f"spk{i}", room))
+        await s.publish()
+        audio, ref = speaker_audio(i * 3, seconds)
+        speakers.append(s)
+        audios.append(audio)
+        refs.append(ref)
+    await lk.agent_dispatch.create_dispatch(api.CreateAgentDispatchRequest(agent_name=agent, room=room))
+    deadline = time.monotonic() + 60
+    while len(reader.log.statuses) == 0 and time.monotonic() < deadline:  # noqa: ASYNC110
+        await asyncio.sleep(0.2)
+    await asyncio.sleep(1.0)
+    await asyncio.gather(*(s.play(a, tail_silence=3.0) for s, a in zip(speakers, audios, strict=True)))
+    await asyncio.sleep(3.0)
+    result: dict = {"speakers": n, "per_speaker": []}  # type: ignore[type-arg]
+    all_interim, all_final = [], []
+    for i in range(n):
+        interim, final = word_latencies(reader.log.messages, f"spk{i}")
+        hyp = " ".join(m["text"] for m in reader.log.json_finals(f"spk{i}"))
+        wer = word_error_rate(refs[i], hyp)
+        result["per_speaker"].append(
+            {
+                "wer": wer,
+                "words": len(final),
+                "final_p95": float(np.percentile(final, 95)) if final else None,
+                "reference": refs[i],
+                "hypothesis": hyp,
+            }
+        )
+        all_interim += interim
+        all_final += final
+    for s in speakers:
+        await s.leave()
+    await reader.leave()
+    await lk.room.delete_room(api.DeleteRoomRequest(room=room))
+    await lk.aclose()
+
+    def pct(v: list[float], q: float) -> float | None:
+        return float(np.percentile(v, q)) if v else None
+
+    result.update(
+        interim_p50=pct(all_interim, 50),
+        interim_p95=pct(all_interim, 95),
+        final_p50=pct(all_final, 50),
+        final_p95=pct(all_final, 95),
+        wer=float(np.mean([p["wer"] for p in result["per_speaker"]])),
+        interim=all_interim,
+        final=all_final,
+    )
+    return result
+
+
+def fmt(v: float | None) -> str:
+    return "–" if v is None else f"{v:.2f}"
+
+
+async def main_async(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    server = LocalLiveKitServer(log_path=out / "livekit-server.log").start()
+    env = dict(
+        os.environ,
+        LIVEKIT_URL=server.url,
+        LIVEKIT_API_KEY=server.api_key,
+        LIVEKIT_API_SECRET=server.api_secret,
+        AGENT_NAME="greffier-bench",
+        WHISPER_MODEL=args.model,
+        HEALTH_PORT="0",
+        PROMETHEUS_PORT="0",
+        SENTINEL="false",
+        MAX_ROOMS="1",
+        DATA_DIR=str(out / "data"),
+        ROOM_EMPTY_GRACE="1",
+    )
+    log = open(out / "worker.log", "wb")
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "agent", "start"], env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while b"registered worker" not in (out / "worker.log").read_bytes():
+            if time.monotonic() > deadline or worker.poll() is not None:
+                raise RuntimeError("worker did not start")
+            await asyncio.sleep(0.5)
+        rows = []
+        for n in [int(x) for x in args.speakers.split(",")]:
+            print(f"running {n} speaker(s) for {args.seconds:.0f} s...", file=sys.stderr)
+            r = await run_round(server, "greffier-bench", n, args.seconds)
+            rows.append(r)
+            await asyncio.sleep(5.0)  # let the previous room wind down
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+        server.stop()
+    load = os.getloadavg()
+    print(
+        f"\nWhisper `{args.model}` (cpu int8), 2 cores, load average {load[0]:.2f};"
+        f" {args.seconds:.0f} s per speaker\n"
+    )
+    print("| speakers | interim p50 / p95 s | final p50 / p95 s | WER % (finals) | keeps p95 < 3 s |")
+    print("|---:|---:|---:|---:|---|")
+    sustained = 0
+    for r in rows:
+        ok = r["final_p95"] is not None and r["final_p95"] < 3.0
+        sustained = (
+            r["speakers"] if ok and sustained == r["speakers"] - (r["speakers"] - sustained) else sustained
+        )
+        if ok:
+            sustained = max(sustained, r["speakers"])
+        print(
+            f"| {r['speakers']} | {fmt(r['interim_p50'])} / {fmt(r['interim_p95'])} | "
+            f"{fmt(r['final_p50'])} / {fmt(r['final_p95'])} | {100 * r['wer']:.1f} |"
+            f" {'yes' if ok else 'no'} |"
+        )
+    print(f"\nLargest number of simultaneous speakers with final p95 < 3 s: **{abs(sustained)}**")
+    (out / "captions_bench.json").write_text(json.dumps(rows, indent=1))
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(6, 4))
+        xs = [r["speakers"] for r in rows]
+        for key, label in (
+            ("interim_p50", "interim p50"),
+            ("interim_p95", "interim p95"),
+            ("final_p50", "final p50"),
+            ("final_p95", "final p95"),
+        ):
+            ax.plot(xs, [r[key] or np.nan for r in rows], marker="o", label=label)
+        ax.axhline(3.0, color="grey", linestyle="--", linewidth=1)
+        ax.set_xlabel("simultaneous speakers")
+        ax.set_ylabel("word latency in the room (s)")
+        ax.set_title(f"greffier captions, {args.model}, 2 cores")
+        ax.legend()
+        fig.tight_layout()
+        fig.savefig(out / "captions_latency.png", dpi=110)
+    except ImportError:
+        pass
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--model", default="base")
+    parser.add_argument("--speakers", default="1,2,4")
+    parser.add_argument("--seconds", type=float, default=40.0)
+    parser.add_argument("--out", default="artifacts/bench-captions")
+    return asyncio.run(main_async(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
