@@ -53,6 +53,7 @@ class DecodeJob:
     prompt: str
     language: str | None
     generation: int  # guards against applying a job after a reset
+    voice_end: int = 0  # where speech really stopped (the VAD adds padding after it)
 
 
 def to_float32(samples: np.ndarray) -> np.ndarray:
@@ -86,6 +87,7 @@ class StreamingRecognizer:
         self._buf_start = 0
         self._speaking = False
         self._pending_end: int | None = None
+        self._voice_end = 0
         self._next_start: int | None = None
         self._last_decode_end = 0
         self._segment_index = 0
@@ -118,6 +120,7 @@ class StreamingRecognizer:
                 else:
                     self._speaking = False
                     self._pending_end = event.sample
+                    self._voice_end = max(self._buf_start, event.sample - self.vad.pad)
             if not self._speaking and self._pending_end is None:
                 # Keep only a short pre-roll while silent: silence costs no compute nor memory.
                 keep_from = max(self._buf_start, self.position - self._preroll)
@@ -129,8 +132,9 @@ class StreamingRecognizer:
             for event in self.vad.flush():
                 self._speaking = False
                 self._pending_end = event.sample
+                self._voice_end = event.sample
             if self._pending_end is None and (self._committed or self._tentative):
-                self._pending_end = self.position
+                self._pending_end = self._voice_end = self.position
 
     @property
     def speaking(self) -> bool:
@@ -172,6 +176,7 @@ class StreamingRecognizer:
                 prompt=self._prompt(),
                 language=self.languages.for_decode(),
                 generation=self._generation,
+                voice_end=min(end, self._voice_end) if kind == "final" else end,
             )
 
     def _prompt(self) -> str:
@@ -217,11 +222,18 @@ class StreamingRecognizer:
             return []
         offset = job.start_sample / SAMPLE_RATE
         limit = job.end_sample / SAMPLE_RATE
-        words = []
+        voice_end = job.voice_end / SAMPLE_RATE
+        words: list[Word] = []
         for w in hyp.words:
             start, end = w.start + offset, min(w.end + offset, limit)
             if start >= limit - 0.02 or not w.text.strip():
                 continue  # nothing beyond the audio we gave
+            if start > voice_end + 0.15 and w.probability < 0.7:
+                continue  # an unsure word in the silence after speech: "Thank you." and the like
+            if not norm(w.text):
+                if words:  # stray punctuation belongs to the word before
+                    words[-1] = dataclasses.replace(words[-1], text=words[-1].text + w.text.strip())
+                continue
             words.append(dataclasses.replace(w, start=start, end=max(end, start)))
         return strip_repetitions(words)
 
