@@ -1,5 +1,5 @@
 # The two commands of the README: `make demo` and `make test`. Both install what they need first.
-.PHONY: demo test lint bootstrap
+.PHONY: demo test lint bootstrap validate-deploy lock
 
 bootstrap:
 	@bash scripts/bootstrap.sh
@@ -12,3 +12,9 @@ test: bootstrap
 
 lint: bootstrap
 	@.venv/bin/ruff check agent tests bench
+
+validate-deploy: bootstrap
+	@bash scripts/validate-deploy.sh
+
+lock:
+	@bash deploy/lock.sh
