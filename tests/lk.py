@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from livekit import api, rtc
 
 from agent.demo.livekit_server import LocalLiveKitServer
+from agent.demo.player import participant_token
 
 
 def token(
@@ -19,15 +20,20 @@ def token(
     name: str = "",
     attributes: dict[str, str] | None = None,
 ) -> str:
-    at = (
-        api.AccessToken(server.api_key, server.api_secret)
-        .with_identity(identity)
-        .with_name(name or identity)
-        .with_grants(api.VideoGrants(room_join=True, room=room, can_update_own_metadata=True))
+    return participant_token(
+        server.api_key, server.api_secret, identity, room, name=name, attributes=attributes
     )
-    if attributes:
-        at = at.with_attributes(attributes)
-    return at.to_jwt()
+
+
+async def dispatch(server: LocalLiveKitServer, agent_name: str, room: str) -> None:
+    """Ask LiveKit to send the agent into ``room`` (explicit dispatch)."""
+    lk = admin(server)
+    try:
+        await lk.agent_dispatch.create_dispatch(
+            api.CreateAgentDispatchRequest(agent_name=agent_name, room=room)
+        )
+    finally:
+        await lk.aclose()
 
 
 async def join(server: LocalLiveKitServer, identity: str, room: str, **kw: object) -> rtc.Room:

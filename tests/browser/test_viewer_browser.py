@@ -27,13 +27,12 @@ from typing import Any
 
 import numpy as np
 import pytest
-from livekit import api
 
 from agent.audio.decode import load_audio
 from agent.audio.wav import write_wav
 from agent.demo.web import VIEWER_DIR, serve_viewer, viewer_built, viewer_link
 from agent.samples import pyannote_sample
-from tests.lk import admin, token
+from tests.lk import dispatch, token
 
 pytestmark = pytest.mark.e2e
 
@@ -145,14 +144,6 @@ class Driver:
         self.stderr.close()
 
 
-async def _dispatch(server, room: str) -> None:  # type: ignore[no-untyped-def]
-    lk = admin(server)
-    try:
-        await lk.agent_dispatch.create_dispatch(api.CreateAgentDispatchRequest(agent_name=AGENT, room=room))
-    finally:
-        await lk.aclose()
-
-
 def test_viewer_shows_browser_speech_and_controls_captions(
     browser_tools, viewer_server, livekit_server, start_worker, tmp_path
 ) -> None:  # type: ignore[no-untyped-def]
@@ -176,7 +167,7 @@ def test_viewer_shows_browser_speech_and_controls_captions(
     driver = Driver(browser_tools["node"], env, ARTIFACTS / "driver.log")
     try:
         driver.wait_for("joined", timeout=90)
-        asyncio.run(_dispatch(livekit_server, room))
+        asyncio.run(dispatch(livekit_server, AGENT, room))
         # Chromium's fake microphone really reaches LiveKit and the recognizer.
         worker.wait_for_log("captioning alice", timeout=60)
         worker.wait_for_log("final caption from alice", timeout=90)

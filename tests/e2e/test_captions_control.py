@@ -6,12 +6,11 @@ import asyncio
 import json
 
 import pytest
-from livekit import api
 
 from agent.demo.listener import CaptionReader
 from agent.demo.player import Speaker
 from agent.samples import synth_speech
-from tests.lk import admin, eventually, token
+from tests.lk import dispatch, eventually, token
 
 pytestmark = pytest.mark.e2e
 
@@ -28,14 +27,6 @@ async def worker(start_worker):  # type: ignore[no-untyped-def]
     return start_worker(AGENT_NAME=AGENT, WHISPER_MODEL="tiny.en", ROOM_EMPTY_GRACE="2")
 
 
-async def dispatch(server, room: str) -> None:  # type: ignore[no-untyped-def]
-    lk = admin(server)
-    try:
-        await lk.agent_dispatch.create_dispatch(api.CreateAgentDispatchRequest(agent_name=AGENT, room=room))
-    finally:
-        await lk.aclose()
-
-
 async def status(reader: CaptionReader) -> dict:  # type: ignore[type-arg]
     return json.loads(await reader.rpc("greffier.status", "", AGENT_ID))
 
@@ -46,7 +37,7 @@ async def test_mute_leave_rejoin(livekit_server, worker) -> None:
     reader = await CaptionReader.join(url, token(livekit_server, "reader", room))
     alice = await Speaker.join(url, token(livekit_server, "alice", room))
     await alice.publish()
-    await dispatch(livekit_server, room)
+    await dispatch(livekit_server, AGENT, room)
     worker.wait_for_log("captioning alice", timeout=30)
 
     # Mute mid-sentence: what was said is finalised though the speaker never paused.
@@ -88,7 +79,7 @@ async def test_opt_out_and_rpc_stop_start(livekit_server, worker) -> None:
     carol = await Speaker.join(url, token(livekit_server, "carol", room))
     await bob.publish()
     await carol.publish()
-    await dispatch(livekit_server, room)
+    await dispatch(livekit_server, AGENT, room)
     worker.wait_for_log("captioning carol", timeout=30)
     await eventually(lambda: reader.log.statuses, timeout=10)
 
@@ -132,7 +123,7 @@ async def _history_total(reader: CaptionReader, expected: int) -> bool:
 async def test_twenty_participants_churn_leaves_no_pipeline(livekit_server, worker) -> None:
     url, room = livekit_server.url, "churn"
     reader = await CaptionReader.join(url, token(livekit_server, "reader", room))
-    await dispatch(livekit_server, room)
+    await dispatch(livekit_server, AGENT, room)
     worker.wait_for_log("joined room churn", timeout=30)
     speech = synth_speech("Hello everyone, I am joining for a moment.", "en")
 

@@ -7,13 +7,12 @@ import json
 
 import numpy as np
 import pytest
-from livekit import api
 
 from agent.audio.decode import load_audio
 from agent.demo.listener import CaptionReader
 from agent.demo.player import Speaker
 from agent.samples import pyannote_sample, word_error_rate
-from tests.lk import admin, eventually, token
+from tests.lk import dispatch, eventually, token
 
 pytestmark = pytest.mark.e2e
 
@@ -36,14 +35,6 @@ async def captioning_worker(start_worker):  # type: ignore[no-untyped-def]
     return start_worker(AGENT_NAME=AGENT, WHISPER_MODEL="tiny.en", ROOM_EMPTY_GRACE="2")
 
 
-async def dispatch(server, room: str) -> None:  # type: ignore[no-untyped-def]
-    lk = admin(server)
-    try:
-        await lk.agent_dispatch.create_dispatch(api.CreateAgentDispatchRequest(agent_name=AGENT, room=room))
-    finally:
-        await lk.aclose()
-
-
 async def test_two_speakers_overlapping_get_their_own_captions(livekit_server, captioning_worker) -> None:
     sample = pyannote_sample()
     audio = load_audio(sample.wav)[int(6.0 * 16000) :]  # skip the leading silence
@@ -55,7 +46,7 @@ async def test_two_speakers_overlapping_get_their_own_captions(livekit_server, c
     sheila = await Speaker.join(url, token(livekit_server, "sheila", room, name="Sheila"))
     await diane.publish()
     await sheila.publish()
-    await dispatch(livekit_server, room)
+    await dispatch(livekit_server, AGENT, room)
     captioning_worker.wait_for_log("captioning sheila", timeout=30)
     captioning_worker.wait_for_log("captioning diane", timeout=10)
 

@@ -67,7 +67,7 @@ async def test_room_end_delivers_minutes_by_email_webhook_and_files(
     assert mail.rcpt_tos == ["organizer@example.org"]
     msg = mail.message
     assert "Launch review" in str(msg["Subject"])
-    assert "evil@example.org" not in str(msg) .split("\n\n", 1)[0]
+    assert "evil@example.org" not in str(msg).split("\n\n", 1)[0]
     body = msg.get_body(("plain",)).get_content()
     assert "Alice" in body  # attendees with talk time
     assert "not generated" in body  # no LLM configured: said so
