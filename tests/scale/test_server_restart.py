@@ -82,7 +82,7 @@ async def test_livekit_server_restart_mid_meeting(tmp_path) -> None:
 async def test_two_nodes_sharing_redis(tmp_path) -> None:
     assert shutil.which("redis-server"), "redis-server is installed by scripts/bootstrap.sh"
     redis_port = free_port()
-    redis = subprocess.Popen(  # noqa: ASYNC220
+    redis = subprocess.Popen(
         [
             "redis-server",
             "--port",
