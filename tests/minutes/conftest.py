@@ -286,7 +286,7 @@ def _smollm2_path() -> Path | None:
     return path if path.is_file() else None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # stop it with its module: it must not compete with later tests
 def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServer]:
     """llama-cpp-python's OpenAI-compatible server on a free loopback port (see
     scripts/build-llama-server.sh); skipped when it is not installed."""
