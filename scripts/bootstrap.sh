@@ -37,3 +37,4 @@ fi
 
 bash scripts/install-livekit-server.sh
 bash scripts/install-browser.sh
+bash scripts/install-diarization.sh

@@ -98,3 +98,24 @@ def last_sentence_end(words: Sequence[Word]) -> int:
 def join_words(words: Sequence[Word]) -> str:
     """Whisper words carry their leading space; join and tidy."""
     return "".join(w.text for w in words).strip()
+
+
+def trim_tail(words: list[Word], voice_end: float) -> list[Word]:
+    """Clean the end of an utterance, where Whisper invents text in the trailing silence: very
+    unsure words, words squeezed to no duration after the voice stopped, and a phrase of three
+    or more words said again right away ("... not much difference. Well, there is not much ...").
+    """
+    out = list(words)
+    while out:
+        last = out[-1]
+        squeezed = last.end - last.start < 0.03 and last.start > voice_end - 0.3
+        if last.probability < 0.3 or squeezed:
+            out.pop()
+            continue
+        break
+    texts = [norm(w.text) for w in out]
+    for n in range(len(texts) // 2, 2, -1):
+        for i in range(len(texts) - 2 * n, -1, -1):
+            if texts[i : i + n] == texts[i + n : i + 2 * n] and i + 2 * n >= len(texts) - 1:
+                return out[: i + n]
+    return out

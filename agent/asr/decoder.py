@@ -106,6 +106,7 @@ class WhisperDecoder:
         language: str | None,
         prompt: str = "",
         window_min_seconds: float | None = None,
+        beam_size: int | None = None,
     ) -> Hypothesis:
         settings = self.settings
         seconds = len(audio) / SAMPLE_RATE
@@ -119,7 +120,9 @@ class WhisperDecoder:
         started = time.perf_counter()
         initial = " ".join(p for p in (settings.initial_prompt, prompt) if p).strip() or None
         try:
-            segments, info = self._transcribe(audio, language, initial, seconds, word_timestamps=True)
+            segments, info = self._transcribe(
+                audio, language, initial, seconds, word_timestamps=True, beam_size=beam_size
+            )
         except IndexError:
             # faster-whisper's word alignment can fail on odd windows: keep the text and spread
             # the words over their segment rather than lose the whole hypothesis.
@@ -150,11 +153,12 @@ class WhisperDecoder:
         seconds: float,
         *,
         word_timestamps: bool,
+        beam_size: int | None = None,
     ) -> tuple[list[Any], Any]:
         segments, info = self.model.transcribe(
             audio,
             language=language,
-            beam_size=self.settings.beam_size,
+            beam_size=beam_size or self.settings.beam_size,
             temperature=0.0,
             word_timestamps=word_timestamps,
             condition_on_previous_text=False,
@@ -173,11 +177,13 @@ class WhisperDecoder:
         (``WHISPER_LANGUAGES``), decode again in the most likely allowed one."""
         if not self.multilingual:
             languages.fixed = "en"
-        hyp = self.decode(job.audio, language=job.language, prompt=job.prompt)
+        # Finals are decoded once per utterance: a wider beam is affordable there.
+        beam = self.settings.final_beam_size if job.kind == "final" else None
+        hyp = self.decode(job.audio, language=job.language, prompt=job.prompt, beam_size=beam)
         if job.language is None and not languages.allowed(hyp.language):
             forced = languages.best_allowed(hyp.language_probs)
             if forced:
-                again = self.decode(job.audio, language=forced, prompt=job.prompt)
+                again = self.decode(job.audio, language=forced, prompt=job.prompt, beam_size=beam)
                 hyp = dataclasses.replace(
                     again, language_probs=hyp.language_probs, seconds=hyp.seconds + again.seconds
                 )

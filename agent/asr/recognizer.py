@@ -31,6 +31,7 @@ from agent.asr.agreement import (
     join_words,
     norm,
     strip_repetitions,
+    trim_tail,
 )
 from agent.asr.decoder import Hypothesis
 from agent.asr.events import TranscriptEvent, Word
@@ -41,7 +42,7 @@ from agent.asr.vad import SileroModel, VadStream
 SAMPLE_RATE = 16000
 MIN_DECODE_SECONDS = 0.4
 MIN_FINAL_SECONDS = 0.25
-PROMPT_CHARS = 200
+PROMPT_CHARS = 120
 
 
 @dataclass(frozen=True)
@@ -95,8 +96,11 @@ class StreamingRecognizer:
         self._prev_uncommitted: list[Word] = []
         self._tentative: list[Word] = []
         self._committed_end = 0.0
+        self._floor = 0.0  # end of the last final: nothing before it belongs to a new segment
         self._seen: list[tuple[str, float]] = []
-        self._history: deque[str] = deque(maxlen=8)
+        # Only the last final conditions the next decode: longer prompts of imperfect text
+        # made the decoder loop on them in our measurements.
+        self._history: deque[str] = deque(maxlen=1)
         self._last_interim = ""
         self._preroll = int(0.5 * SAMPLE_RATE)
 
@@ -200,7 +204,14 @@ class StreamingRecognizer:
             fresh = drop_overlap(self._committed, words, self._committed_end)
             events: list[TranscriptEvent] = []
             if job.kind == "final":
-                self._commit(fresh, now)
+                # The final decode heard the whole segment (committed words are always inside
+                # the buffer): it settles the text, replacing what interim agreement committed.
+                whole = [w for w in words if w.start >= self._floor - 0.05]
+                if whole:
+                    self._committed = []
+                    self._commit(whole, now)
+                else:
+                    self._commit(fresh, now)
                 events += self._close_segment(now, len(self._committed))
                 self._after_final(job)
                 return events
@@ -235,7 +246,10 @@ class StreamingRecognizer:
                     words[-1] = dataclasses.replace(words[-1], text=words[-1].text + w.text.strip())
                 continue
             words.append(dataclasses.replace(w, start=start, end=max(end, start)))
-        return strip_repetitions(words)
+        words = strip_repetitions(words)
+        if job.kind == "final":
+            words = trim_tail(words, voice_end)
+        return words
 
     def _commit(self, words: list[Word], now: float) -> None:
         base = len(self._committed)
@@ -320,6 +334,8 @@ class StreamingRecognizer:
             )
             self._history.append(text)
             self._segment_index += 1
+        if words:
+            self._floor = max(self._floor, words[-1].end)
         self._committed = rest
         self._seen = self._seen[count:]
         self._last_interim = ""
@@ -355,6 +371,7 @@ class StreamingRecognizer:
         self._committed = []
         self._seen = []
         self._committed_end = job.end_sample / SAMPLE_RATE
+        self._floor = max(self._floor, self._committed_end)
         self._pending_end = None
         if self._next_start is not None:
             self._cut_buffer(max(self._next_start, job.end_sample))

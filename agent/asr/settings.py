@@ -32,6 +32,7 @@ class AsrSettings:
     languages: tuple[str, ...] = ()
     cpu_threads: int = 0
     beam_size: int = 1
+    final_beam_size: int = 5
     initial_prompt: str = ""
     hotwords: str = ""
     chunk_seconds: float = 0.5
@@ -55,6 +56,7 @@ class AsrSettings:
             ),
             cpu_threads=env_int("WHISPER_CPU_THREADS", 0, minimum=0, maximum=256),
             beam_size=env_int("WHISPER_BEAM_SIZE", 1, minimum=1, maximum=10),
+            final_beam_size=env_int("WHISPER_FINAL_BEAM_SIZE", 5, minimum=1, maximum=10),
             initial_prompt=env_str("WHISPER_INITIAL_PROMPT", ""),
             hotwords=env_str("WHISPER_HOTWORDS", ""),
             chunk_seconds=env_float("ASR_CHUNK_SECONDS", 0.5, minimum=0.1, maximum=10.0),

@@ -66,6 +66,7 @@ class VadStream:
         self.min_silence = min_silence_ms * SAMPLE_RATE // 1000
         self.min_speech = min_speech_ms * SAMPLE_RATE // 1000
         self.pad = pad_ms * SAMPLE_RATE // 1000
+        self.start_pad = 2 * self.pad
         self._state = np.zeros((2, 1, 128), dtype=np.float32)
         self._context = np.zeros(CONTEXT, dtype=np.float32)
         self._pending = np.zeros(0, dtype=np.float32)
@@ -100,7 +101,8 @@ class VadStream:
                 if pos + WINDOW - self._candidate_start >= self.min_speech:
                     self.speaking = True
                     self._silence_start = None
-                    events.append(VadEvent("start", max(0, self._candidate_start - self.pad)))
+                    # Soft onsets ("Oh, ...") score low: start well before the first confident window.
+                    events.append(VadEvent("start", max(0, self._candidate_start - self.start_pad)))
             else:
                 self._candidate_start = None
             return

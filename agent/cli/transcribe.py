@@ -32,8 +32,8 @@ from agent.formats import Cue, to_srt, to_webvtt
 
 EXIT_OK = 0
 EXIT_INPUT = 1
-FORMATS = ("text", "json", "vtt", "srt")
-_SUFFIX_FORMATS = {".txt": "text", ".json": "json", ".vtt": "vtt", ".srt": "srt"}
+FORMATS = ("text", "json", "vtt", "srt", "rttm")
+_SUFFIX_FORMATS = {".txt": "text", ".json": "json", ".vtt": "vtt", ".srt": "srt", ".rttm": "rttm"}
 # Scripts written without spaces between words: cue text is joined without separators.
 _NO_SPACE_LANGUAGES = {"zh", "ja", "th", "lo", "my", "yue", "bo"}
 
@@ -583,6 +583,11 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     parser.add_argument("--no-vad", dest="vad", action="store_false", help="offline: do not skip non-speech")
     parser.add_argument(
+        "--diarize",
+        action="store_true",
+        help="label speakers with pyannote.audio (diarization extra); implied by --format rttm",
+    )
+    parser.add_argument(
         "--progress", action=argparse.BooleanOptionalAction, default=None,
         help="progress bar on stderr (default: files over 60 s on a terminal)",
     )  # fmt: skip
@@ -665,8 +670,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             device=settings.device,
             compute_type=settings.compute_type,
         )
+    if args.diarize or fmt == "rttm":
+        from agent.diarize.cli import DiarizationUnavailableError, diarize_for_cli, render_labelled
+
+        try:
+            transcript, turns = diarize_for_cli(transcript, args.file)
+        except (DiarizationUnavailableError, AudioDecodeError) as exc:
+            return _fail(str(exc))
+        text = render_labelled(transcript, turns, fmt, str(args.file))
+    else:
+        text = render(transcript, fmt)
     try:
-        _write_output(render(transcript, fmt), args.output)
+        _write_output(text, args.output)
     except OSError as exc:
         return _fail(f"cannot write {args.output}: {exc.strerror or exc}")
     return EXIT_OK

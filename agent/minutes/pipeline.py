@@ -20,10 +20,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from agent import metrics
+from agent.audio.keep import discard_session_audio
 from agent.delivery.files import load_minutes, minutes_dir, write_minutes_files
 from agent.delivery.mail import EmailError, build_email, send_email
 from agent.delivery.outbox import DONE, Delivery, Outbox
 from agent.delivery.webhook import WebhookError, send_webhook
+from agent.diarize.room import finalize_session
 from agent.minutes.builder import build_minutes
 from agent.minutes.model import Minutes
 from agent.minutes.settings import MinutesSettings
@@ -94,6 +96,8 @@ async def finish_meeting(
             return await _already_done(journal, settings, result, deliver, started)
         result.claimed = True
         data = journal.read()
+        # Shared microphones get speaker labels; kept tracks may be re-transcribed (second pass).
+        data.segments = await finalize_session(data.session_id, data.segments, settings.data_dir)
         minutes = await build_minutes(data, settings, use_llm=use_llm)
         directory = minutes_dir(settings.data_dir, minutes.session_id)
         result.minutes = minutes
@@ -120,6 +124,9 @@ async def finish_meeting(
     if deliver:
         await process_outbox(settings, session_id=journal.session_id)
     result.deliveries = {d.delivery_id: d.state for d in outbox_for(settings).all(journal.session_id)}
+    if all(state != "pending" for state in result.deliveries.values()):
+        # Privacy by default: the meeting's audio goes once the minutes are out (KEEP_AUDIO).
+        await asyncio.to_thread(discard_session_audio, journal.session_id, settings.data_dir)
     result.seconds = time.monotonic() - started
     return result
 

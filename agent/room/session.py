@@ -20,7 +20,9 @@ from livekit.agents import AutoSubscribe, JobContext
 from agent import metrics
 from agent.asr.events import TranscriptEvent
 from agent.asr.shared import get_engine
+from agent.audio.keep import SessionAudio
 from agent.config import LiveKitSettings, env_bool, env_float
+from agent.diarize.settings import audio_needed
 from agent.minutes.settings import MinutesSettings
 from agent.room.captions import Caption, CaptionPublisher, caption_from_event
 from agent.room.dispatch import HEARTBEAT_EVERY, heartbeat_attributes
@@ -63,6 +65,7 @@ class RoomSession:
         self.settings = settings
         self.minutes_settings = minutes
         self.keeper: TranscriptKeeper | None = None
+        self.kept_audio: SessionAudio | None = None
         self.room_ended = False
         self.room = ctx.room
         self.empty_grace = env_float("ROOM_EMPTY_GRACE", 15.0, minimum=0.0)
@@ -93,6 +96,10 @@ class RoomSession:
         self.keeper = await TranscriptKeeper.open(
             self.minutes_settings, room.name, self.ctx.job.room.sid, room.metadata
         )
+        if audio_needed():
+            self.kept_audio = SessionAudio(
+                self.keeper.journal.session_id, base=self.minutes_settings.data_dir
+            )
         self.publisher = CaptionPublisher(room)
         config = room_config(room.metadata)
         self.room_language = language_code(config.get("language"))
@@ -185,8 +192,11 @@ class RoomSession:
             return  # already running, or the participant left before the subscription landed
         language = participant_language(participant.attributes, self.room_language)
         metrics.active_streams.inc()
+        kept = None
+        if self.kept_audio is not None:
+            kept = self.kept_audio.track(sid, participant.identity, participant.name or participant.identity)
         self.pipelines[sid] = TrackPipeline(
-            self.engine, participant, track, sid, language=language, on_event=self._on_event
+            self.engine, participant, track, sid, language=language, on_event=self._on_event, kept=kept
         )
         logger.info("captioning %s (track %s, language %s)", participant.identity, sid, language or "auto")
 
@@ -218,6 +228,9 @@ class RoomSession:
     def _forget_speaker(self, identity: str) -> None:
         if self.keeper is not None:
             self.keeper.forget(identity)
+        if self.kept_audio is not None:
+            kept_audio = self.kept_audio
+            self._spawn(asyncio.to_thread(kept_audio.forget, identity))
 
     def _resubscribe(self, participant: rtc.RemoteParticipant) -> None:
         if not self._wants_captions(participant):

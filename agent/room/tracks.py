@@ -20,6 +20,7 @@ from livekit import rtc
 from agent import metrics
 from agent.asr.engine import RecognizerStream, SpeechEngine
 from agent.asr.events import TranscriptEvent
+from agent.audio.keep import TrackAudioKeeper
 
 logger = logging.getLogger("greffier.room")
 
@@ -40,12 +41,14 @@ class TrackPipeline:
         *,
         language: str | None,
         on_event: EventSink,
+        kept: TrackAudioKeeper | None = None,
     ) -> None:
         self.participant = participant
         self.identity = participant.identity
         self.track = track
         self.track_sid = track_sid
         self.on_event = on_event
+        self.kept = kept  # the track's audio, kept for diarization / the second pass
         # Segment ids must stay unique in the room's journal across agent restarts.
         stream_id = f"{track_sid}-{secrets.token_hex(3)}"
         self.stream: RecognizerStream = engine.create_stream(stream_id=stream_id, language=language)
@@ -68,6 +71,8 @@ class TrackPipeline:
             self._anchors.append((0.0, time.time() - pcm.size / SAMPLE_RATE))
         self.stream.push(pcm)
         self._pushed += pcm.size
+        if self.kept is not None:
+            self.kept.push(pcm, time.time() - pcm.size / SAMPLE_RATE)
 
     async def _read(self) -> None:
         audio = rtc.AudioStream(self.track, sample_rate=SAMPLE_RATE, num_channels=1)
@@ -119,6 +124,12 @@ class TrackPipeline:
         finally:
             await self.stream.aclose()
         await asyncio.wait({self._consumer}, timeout=5.0)
+        await self._close_kept()
+
+    async def _close_kept(self) -> None:
+        if self.kept is not None:
+            kept, self.kept = self.kept, None
+            await asyncio.to_thread(kept.close)
 
     async def discard(self) -> None:
         """Stop without finalising (opt-out): nothing more is produced."""
@@ -126,3 +137,4 @@ class TrackPipeline:
         self._consumer.cancel()
         await self.stream.aclose()
         await asyncio.wait({self._reader, self._consumer}, timeout=2.0)
+        await self._close_kept()

@@ -32,3 +32,16 @@ def test_strip_repetitions_keeps_legit_doubles() -> None:
     assert join_words(strip_repetitions(words("and and and and and and"))) == "and"
     assert join_words(strip_repetitions(words("thank you thank you thank you thank you"))) == "thank you"
     assert join_words(strip_repetitions(words("so I said no no no no"))) == "so I said no"
+
+
+def test_trim_tail_drops_invented_endings() -> None:
+    from agent.asr.agreement import trim_tail
+
+    said = words("well there is not much difference")
+    unsure = [*said, Word(" So", 2.0, 2.2, 0.02)]
+    assert join_words(trim_tail(unsure, voice_end=2.0)) == "well there is not much difference"
+    squeezed = [*said, Word(" you", 2.1, 2.1, 0.9)]
+    assert join_words(trim_tail(squeezed, voice_end=2.0)) == "well there is not much difference"
+    echoed = said + words("well there is not much difference", start=1.9, step=0.01)
+    assert join_words(trim_tail(echoed, voice_end=2.0)) == "well there is not much difference"
+    assert trim_tail(said, voice_end=2.0) == said  # clean speech is untouched

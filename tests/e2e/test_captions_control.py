@@ -95,7 +95,8 @@ async def test_opt_out_and_rpc_stop_start(livekit_server, worker) -> None:
     # Stop by RPC: nothing more is captioned; the indicator says so.
     stopped = json.loads(await reader.rpc("greffier.captions.stop", "", AGENT_ID))
     assert stopped["active"] is False
-    await asyncio.sleep(1.0)
+    await eventually(lambda: _no_pipelines(reader), timeout=20)  # sentences in progress finalised
+    await asyncio.sleep(0.5)
     count = len(reader.log.streams)
     await carol.play(speech, stop_at=3.0)
     await asyncio.sleep(2.0)

@@ -1,0 +1,99 @@
+"""Kept track audio: compressed, on the wall clock, deleted after the minutes unless KEEP_AUDIO."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from agent.audio.keep import (
+    KeptTrack,
+    SessionAudio,
+    discard_session_audio,
+    list_kept_tracks,
+    read_kept_audio,
+)
+
+
+def _tone(seconds: float) -> np.ndarray:
+    t = np.arange(round(seconds * 16000)) / 16000
+    return (np.sin(2 * np.pi * 440 * t) * 8000).astype(np.int16)
+
+
+@pytest.mark.parametrize("codec", ["opus", "flac"])
+def test_round_trip_with_gap_filled(tmp_path, codec):
+    session = SessionAudio("RM_test", tmp_path, codec=codec)
+    keeper = session.track("TR_1", "room-1", "Salle Jaurès")
+    pcm = _tone(6.0)
+    t0 = 1_700_000_000.0
+    for i in range(0, len(pcm), 320):  # 20 ms frames; 2 s of silence (muted mic) after 3 s
+        wall = t0 + i / 16000 + (2.0 if i >= 3 * 16000 else 0.0)
+        keeper.push(pcm[i : i + 320].tobytes(), wall)
+    meta = keeper.close()
+    assert meta.start_wall == t0 and meta.closed
+    assert meta.duration == pytest.approx(8.0, abs=0.05)
+    audio = read_kept_audio(meta)
+    assert len(audio) / 16000 == pytest.approx(8.0, abs=0.05)
+    rms = lambda a, b: float(np.sqrt(np.mean(audio[int(a * 16000) : int(b * 16000)] ** 2)))  # noqa: E731
+    assert rms(3.3, 4.7) < 0.01 < rms(5.3, 7.5)  # the gap is silence, the tone resumes on time
+    if codec == "opus":
+        assert (
+            meta.path.endswith(".ogg")
+            and (tmp_path / "audio/RM_test/TR_1.ogg").stat().st_size < 8 * 16000 * 2 / 8
+        )
+    [listed] = list_kept_tracks("RM_test", tmp_path)
+    assert listed.participant_name == "Salle Jaurès"
+    assert KeptTrack.load(listed.sidecar).to_wall(1.0) == t0 + 1.0
+
+
+def test_discard_respects_keep_audio(tmp_path, monkeypatch):
+    session = SessionAudio("RM_x", tmp_path)
+    keeper = session.track("TR_1")
+    keeper.push(_tone(1.0), 1000.0)
+    session.close_all()
+    monkeypatch.setenv("KEEP_AUDIO", "true")
+    assert discard_session_audio("RM_x", tmp_path) is False
+    assert list_kept_tracks("RM_x", tmp_path)
+    monkeypatch.setenv("KEEP_AUDIO", "false")
+    assert discard_session_audio("RM_x", tmp_path) is True
+    assert not (tmp_path / "audio" / "RM_x").exists()
+
+
+def test_push_is_cheap_and_bounded(tmp_path):
+    import time
+
+    keeper = SessionAudio("RM_p", tmp_path).track("TR_1")
+    pcm = _tone(60.0)
+    start = time.perf_counter()
+    for i in range(0, len(pcm), 160):
+        keeper.push(pcm[i : i + 160], 5000.0 + i / 16000)
+    per_frame = (time.perf_counter() - start) / (len(pcm) / 160)
+    assert keeper._buffered <= keeper._flush_samples  # never more than one flush interval held
+    keeper.close()
+    assert per_frame < 0.001, f"push took {per_frame * 1e6:.0f} µs per 10 ms frame"
+
+
+def test_unsafe_names(tmp_path):
+    keeper = SessionAudio("../../etc", tmp_path).track("../TR/x y")
+    keeper.push(_tone(0.5), 1.0)
+    meta = keeper.close()
+    assert str(tmp_path) in meta.path and ".." not in meta.path
+
+
+def test_one_large_push_is_kept(tmp_path):
+    """A whole recording pushed at once (tests, imports) is written, not dropped as backlog."""
+    keeper = SessionAudio("RM_big", tmp_path).track("TR_1")
+    keeper.push(_tone(130.0), 10.0)
+    meta = keeper.close()
+    assert meta.dropped_s == 0.0
+    audio = read_kept_audio(meta)
+    assert float(np.sqrt(np.mean(audio[: 16000 * 120] ** 2))) > 0.1
+
+
+def test_forget_participant(tmp_path):
+    session = SessionAudio("RM_f", tmp_path)
+    session.track("TR_a", "alice").push(_tone(1.0), 1.0)
+    session.track("TR_b", "bob").push(_tone(1.0), 1.0)
+    session.track("TR_a").flush()
+    session.track("TR_b").close()
+    assert session.forget("alice") == 1
+    assert [t.participant_identity for t in list_kept_tracks("RM_f", tmp_path)] == ["bob"]
