@@ -1,0 +1,181 @@
+"""Load benchmark: ramp rooms (one speaker each) on one worker until the caption latency target
+breaks; report streams per core, memory per room and what the load function reports.
+
+    .venv/bin/python bench/load_bench.py [--model base] [--max-rooms 4] [--seconds 30]
+
+Real livekit-server, real worker (``JOB_EXECUTOR=thread``: one model shared by all rooms), real
+SDK participants speaking recorded speech at real-time pace, one caption reader per room. For each
+step k, k rooms talk at once; we record final-word latency (see captions_bench.py), the worker's
+resident memory (psutil) and the ``greffier_worker_load`` it reports (Prometheus). Prints a
+Markdown table and saves a plot.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import psutil
+from livekit import api
+
+from agent.demo.listener import CaptionReader
+from agent.demo.livekit_server import LocalLiveKitServer, free_port
+from agent.demo.player import Speaker, participant_token
+from bench.captions_bench import speaker_audio, word_latencies
+
+AGENT = "greffier-load"
+TARGET_P95 = 3.0
+
+
+def scrape_load(port: int) -> float | None:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as resp:
+            text = resp.read().decode()
+    except OSError:
+        return None
+    m = re.search(r"^greffier_worker_load (\S+)$", text, re.M)
+    return float(m.group(1)) if m else None
+
+
+async def step(server: LocalLiveKitServer, k: int, seconds: float, worker: psutil.Process, port: int) -> dict:  # type: ignore[type-arg]
+    key, secret = server.api_key, server.api_secret
+    lk = api.LiveKitAPI(server.http_url, key, secret)
+    stamp = int(time.time())
+    rooms = []
+    for i in range(k):
+        name = f"load-{k}-{i}-{stamp}"
+        reader = await CaptionReader.join(server.url, participant_token(key, secret, "reader", name))
+        spk = await Speaker.join(server.url, participant_token(key, secret, f"spk{i}", name))
+        await spk.publish()
+        await lk.agent_dispatch.create_dispatch(api.CreateAgentDispatchRequest(agent_name=AGENT, room=name))
+        rooms.append((name, reader, spk, speaker_audio(i * 3, seconds)[0]))
+    deadline = time.monotonic() + 60
+    while any(not r[1].log.statuses for r in rooms) and time.monotonic() < deadline:  # noqa: ASYNC110
+        await asyncio.sleep(0.2)
+    await asyncio.sleep(1.0)
+    rss_peak, loads = 0, []
+
+    async def sample() -> None:
+        nonlocal rss_peak
+        while True:
+            rss_peak = max(rss_peak, worker.memory_info().rss)
+            load = await asyncio.to_thread(scrape_load, port)
+            if load is not None:
+                loads.append(load)
+            await asyncio.sleep(1.0)
+
+    sampler = asyncio.create_task(sample())
+    await asyncio.gather(*(spk.play(audio, tail_silence=3.0) for _, _, spk, audio in rooms))
+    await asyncio.sleep(3.0)
+    sampler.cancel()
+    finals = []
+    for i, (_, reader, _, _) in enumerate(rooms):
+        finals += word_latencies(reader.log.messages, f"spk{i}")[1]
+    for name, reader, spk, _ in rooms:
+        await spk.leave()
+        await reader.leave()
+        await lk.room.delete_room(api.DeleteRoomRequest(room=name))
+    await lk.aclose()
+    return {
+        "rooms": k,
+        "final_p50": float(np.percentile(finals, 50)) if finals else None,
+        "final_p95": float(np.percentile(finals, 95)) if finals else None,
+        "words": len(finals),
+        "rss_mb": rss_peak / 2**20,
+        "load_max": max(loads) if loads else None,
+    }
+
+
+async def main_async(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    server = LocalLiveKitServer(log_path=out / "livekit-server.log").start()
+    port = free_port()
+    env = dict(
+        os.environ, LIVEKIT_URL=server.url, LIVEKIT_API_KEY=server.api_key, LIVEKIT_API_SECRET=server.api_secret,
+        AGENT_NAME=AGENT, WHISPER_MODEL=args.model, HEALTH_PORT="0", PROMETHEUS_PORT=str(port),
+        SENTINEL="false", MAX_ROOMS=str(args.max_rooms_setting), DATA_DIR=str(out / "data"),
+        ROOM_EMPTY_GRACE="1", DIARIZATION="off",
+    )  # fmt: skip
+    log = open(out / "worker.log", "wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "agent", "start"], env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+    rows = []
+    try:
+        while b"registered worker" not in (out / "worker.log").read_bytes():
+            if proc.poll() is not None:
+                raise RuntimeError("worker did not start")
+            await asyncio.sleep(0.5)
+        worker = psutil.Process(proc.pid)
+        idle_rss = worker.memory_info().rss / 2**20
+        for k in range(1, args.max_rooms + 1):
+            print(f"{k} room(s) speaking for {args.seconds:.0f} s...", file=sys.stderr)
+            row = await step(server, k, args.seconds, worker, port)
+            rows.append(row)
+            await asyncio.sleep(4.0)
+            if row["final_p95"] is None or row["final_p95"] > TARGET_P95:
+                break
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        server.stop()
+    cores = os.cpu_count() or 1
+    print(f"\nWhisper `{args.model}` (cpu int8), {cores} cores, load average {os.getloadavg()[0]:.2f};"
+          f" worker idle RSS {idle_rss:.0f} MB (model loaded), MAX_ROOMS={args.max_rooms_setting}\n")  # fmt: skip
+    print(
+        "| rooms (1 speaker each) | final p50 / p95 s | peak RSS MB | RSS per extra room MB | reported load (max) | target p95 < 3 s |"
+    )
+    print("|---:|---:|---:|---:|---:|---|")
+    for r in rows:
+        extra = (r["rss_mb"] - idle_rss) / r["rooms"]
+        ok = r["final_p95"] is not None and r["final_p95"] < TARGET_P95
+        p50 = "–" if r["final_p50"] is None else f"{r['final_p50']:.2f}"
+        p95 = "–" if r["final_p95"] is None else f"{r['final_p95']:.2f}"
+        load = "–" if r["load_max"] is None else f"{r['load_max']:.2f}"
+        print(
+            f"| {r['rooms']} | {p50} / {p95} | {r['rss_mb']:.0f} | {extra:.0f} | {load} | {'yes' if ok else 'no'} |"
+        )
+    kept = [r["rooms"] for r in rows if r["final_p95"] is not None and r["final_p95"] < TARGET_P95]
+    best = max(kept) if kept else 0
+    print(f"\nSpeaking streams kept under the target: {best} ({best / cores:.1f} per core)")
+    (out / "load_bench.json").write_text(json.dumps({"idle_rss_mb": idle_rss, "rows": rows}, indent=1))
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    xs = [r["rooms"] for r in rows]
+    ax.plot(xs, [r["final_p95"] or np.nan for r in rows], marker="o", label="final p95 (s)")
+    ax.plot(xs, [r["load_max"] or np.nan for r in rows], marker="s", label="reported load (max)")
+    ax.axhline(TARGET_P95, color="grey", linestyle="--", linewidth=1)
+    ax.set_xlabel("rooms speaking at once (1 speaker each)")
+    ax.set_title(f"greffier on one worker, {args.model}, {cores} cores")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out / "load_bench.png", dpi=110)
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--model", default="base")
+    parser.add_argument("--max-rooms", type=int, default=4)
+    parser.add_argument("--max-rooms-setting", type=int, default=8, help="the worker's MAX_ROOMS")
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--out", default="artifacts/bench-load")
+    return asyncio.run(main_async(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
