@@ -27,6 +27,8 @@ import numpy as np
 import psutil
 from livekit import api
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
+
 from agent.demo.listener import CaptionReader
 from agent.demo.livekit_server import LocalLiveKitServer, free_port
 from agent.demo.player import Speaker, participant_token
