@@ -92,6 +92,8 @@ class RoomSession:
         room.on("participant_attributes_changed", self._on_attributes_changed)
         room.on("room_metadata_changed", self._on_room_metadata_changed)
         room.on("disconnected", self._on_disconnected)
+        room.on("track_published", self._on_track_published)
+        room.on("reconnected", self._on_reconnected)
         await self.ctx.connect(auto_subscribe=AutoSubscribe.AUDIO_ONLY)
         self.keeper = await TranscriptKeeper.open(
             self.minutes_settings, room.name, self.ctx.job.room.sid, room.metadata
@@ -147,10 +149,34 @@ class RoomSession:
         if not is_human(participant):
             return
         logger.info("participant joined room %s: %s", self.room.name, participant.identity)
+        self._ensure_subscribed(participant)
         if self.keeper is not None:
             self.keeper.participant(participant.identity, participant.name or participant.identity)
         self._check_empty()
         self._spawn(self._announce(participant))
+
+    def _ensure_subscribed(self, participant: rtc.RemoteParticipant) -> None:
+        """Subscribe to every microphone of a human: also after a reconnection or a server
+        restart, when the SDK does not always replay the publications."""
+        if not is_human(participant):
+            return
+        for pub in participant.track_publications.values():
+            if (
+                pub.kind == rtc.TrackKind.KIND_AUDIO
+                and pub.source in CAPTIONED_SOURCES
+                and not pub.subscribed
+            ):
+                pub.set_subscribed(True)
+
+    def _on_track_published(
+        self, pub: rtc.RemoteTrackPublication, participant: rtc.RemoteParticipant
+    ) -> None:
+        self._ensure_subscribed(participant)
+
+    def _on_reconnected(self) -> None:
+        logger.info("reconnected to room %s", self.room.name)
+        for participant in self.humans():
+            self._ensure_subscribed(participant)
 
     def _on_participant_disconnected(self, participant: rtc.RemoteParticipant) -> None:
         if not is_human(participant):
