@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from livekit import api, rtc
 
@@ -60,3 +61,14 @@ async def eventually(
         if time.monotonic() - start > timeout:
             raise AssertionError(f"condition not met within {timeout}s")
         await asyncio.sleep(interval)
+
+
+async def quiet(reader: Any, calm: float = 3.0, timeout: float = 40.0) -> None:
+    """Wait until no caption has reached ``reader`` for ``calm`` seconds: a loaded machine decodes
+    the last utterances slowly, and their finals must be in before a test scores them."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        last = max((c.received_at for c in reader.log.streams), default=0.0)
+        if time.time() - last >= calm:
+            return
+        await asyncio.sleep(0.5)

@@ -12,7 +12,7 @@ from agent.audio.decode import load_audio
 from agent.demo.listener import CaptionReader
 from agent.demo.player import Speaker
 from agent.samples import pyannote_sample, word_error_rate
-from tests.lk import dispatch, eventually, token
+from tests.lk import dispatch, eventually, quiet, token
 
 pytestmark = pytest.mark.e2e
 
@@ -92,15 +92,3 @@ async def test_two_speakers_overlapping_get_their_own_captions(livekit_server, c
     for p in (diane, sheila):
         await p.leave()
     await reader.leave()
-
-
-async def quiet(reader: CaptionReader, calm: float = 3.0, timeout: float = 40.0) -> None:
-    """Wait until no caption has arrived for ``calm`` seconds (a loaded machine decodes slowly)."""
-    import time
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        last = max((c.received_at for c in reader.log.streams), default=0.0)
-        if time.time() - last >= calm:
-            return
-        await asyncio.sleep(0.5)

@@ -12,7 +12,7 @@ from livekit import api
 from agent.demo.listener import CaptionReader
 from agent.demo.player import Speaker
 from agent.samples import synth_speech, word_error_rate
-from tests.lk import admin, dispatch, eventually, token
+from tests.lk import admin, dispatch, eventually, quiet, token
 
 pytestmark = pytest.mark.e2e
 
@@ -44,7 +44,7 @@ async def test_french_and_english_speakers(livekit_server, start_worker, tmp_pat
         john.play(synth_speech(EN, "en"), tail_silence=1.5),
     )
     await eventually(lambda: reader.log.json_finals("amelie") and reader.log.json_finals("john"), 30)
-    await asyncio.sleep(2.0)
+    await quiet(reader)
     fr = reader.log.json_finals("amelie")
     en = reader.log.json_finals("john")
     assert {m["language"] for m in fr} == {"fr"} and {m["language"] for m in en} == {"en"}
