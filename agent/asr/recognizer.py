@@ -208,8 +208,14 @@ class StreamingRecognizer:
                 # the buffer): it settles the text, replacing what interim agreement committed.
                 whole = [w for w in words if w.start >= self._floor - 0.05]
                 if whole:
-                    self._committed = []
+                    earlier, self._committed = self._committed, []
                     self._commit(whole, now)
+                    # Words the final kept as they were stay committed from when they were.
+                    for i, (old, new) in enumerate(zip(earlier, self._committed, strict=False)):
+                        if norm(old.text) == norm(new.text):
+                            self._committed[i] = dataclasses.replace(
+                                new, committed_at=old.committed_at, first_seen=old.first_seen
+                            )
                 else:
                     self._commit(fresh, now)
                 events += self._close_segment(now, len(self._committed))
