@@ -17,7 +17,7 @@ from agent.asr.settings import AsrSettings
 from agent.asr.shared import get_engine
 from agent.config import LiveKitSettings, env_bool, env_choice, env_int
 from agent.load import make_load_fnc, register_engine_load
-from agent.minutes.background import start_minutes_service
+from agent.minutes.background import start_minutes_service, wait_for_minutes
 from agent.minutes.settings import MinutesSettings
 from agent.room.dispatch import AGENT_DISPLAY_NAME, agent_identity, heartbeat_attributes, room_has_agent
 from agent.room.sentinel import start_sentinel
@@ -88,4 +88,6 @@ def run_worker(argv: list[str]) -> int:
         lk_cli.run_app(server)
     except SystemExit as exc:
         return int(exc.code or 0) if not isinstance(exc.code, str) else 1
+    finally:
+        wait_for_minutes()
     return 0

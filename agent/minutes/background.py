@@ -4,8 +4,10 @@ crash or restart, and retry failed deliveries from the outbox."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import threading
+from pathlib import Path
 
 from agent.minutes.pipeline import process_outbox, recover_unfinished
 from agent.minutes.settings import MinutesSettings
@@ -14,6 +16,10 @@ logger = logging.getLogger("greffier.minutes")
 
 OUTBOX_EVERY = 30.0
 RECOVER_EVERY = 120.0
+EXIT_WAIT = 600.0
+
+_loop: asyncio.AbstractEventLoop | None = None
+_pending: set[concurrent.futures.Future[object]] = set()
 
 
 async def _housekeeping(settings: MinutesSettings) -> None:
@@ -32,8 +38,55 @@ async def _housekeeping(settings: MinutesSettings) -> None:
 
 
 def start_minutes_service(settings: MinutesSettings) -> threading.Thread:
-    thread = threading.Thread(
-        target=lambda: asyncio.run(_housekeeping(settings)), name="greffier-minutes", daemon=True
-    )
+    ready = threading.Event()
+
+    def run() -> None:
+        global _loop
+        loop = asyncio.new_event_loop()
+        _loop = loop
+        ready.set()
+        loop.run_until_complete(_housekeeping(settings))
+
+    thread = threading.Thread(target=run, name="greffier-minutes", daemon=True)
     thread.start()
+    ready.wait(5)
     return thread
+
+
+def submit_minutes(journal_path: Path, settings: MinutesSettings) -> concurrent.futures.Future[object] | None:
+    """Write and deliver a meeting's minutes beside the rooms, not inside the room's job:
+    livekit-agents cancels a job's entrypoint 15 s after the room closes, and an LLM or a
+    diarization pass takes longer. None when no service runs (the caller then does it itself)."""
+    if _loop is None or _loop.is_closed():
+        return None
+    from agent.minutes.pipeline import finish_meeting
+
+    future = asyncio.run_coroutine_threadsafe(finish_meeting(journal_path, settings), _loop)
+    _pending.add(future)  # type: ignore[arg-type]
+    future.add_done_callback(lambda f: _log_result(f))
+    return future  # type: ignore[return-value]
+
+
+def _log_result(future: concurrent.futures.Future[object]) -> None:
+    _pending.discard(future)
+    try:
+        result = future.result()
+    except Exception:
+        logger.exception("minutes failed; the housekeeping will retry")
+        return
+    logger.info(
+        "minutes %s: claimed=%s already_done=%s deliveries=%s in %.1fs",
+        result.session_id,  # type: ignore[attr-defined]
+        result.claimed,  # type: ignore[attr-defined]
+        result.already_done,  # type: ignore[attr-defined]
+        result.deliveries,  # type: ignore[attr-defined]
+        result.seconds,  # type: ignore[attr-defined]
+    )
+
+
+def wait_for_minutes() -> None:
+    """After a drain, before the process exits, let minutes in progress finish: they are what
+    organizers wait for. (Not atexit: by then thread pools refuse new work.)"""
+    if _pending:
+        logger.info("waiting for %d meeting minutes before exiting", len(_pending))
+        concurrent.futures.wait(list(_pending), timeout=EXIT_WAIT)

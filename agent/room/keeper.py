@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from agent.minutes.background import submit_minutes
 from agent.minutes.pipeline import finish_meeting
 from agent.minutes.settings import MinutesSettings
 from agent.room.captions import Caption
@@ -90,6 +91,9 @@ class TranscriptKeeper:
             logger.info("room session not ended (agent left early): minutes left to recovery")
             return
         await asyncio.to_thread(self.journal.mark_ended)
+        if submit_minutes(self.journal.path, self.settings) is not None:
+            logger.info("room %s ended: minutes handed to the minutes service", self.journal.session_id)
+            return
         result = await finish_meeting(self.journal.path, self.settings)
         logger.info(
             "minutes %s: claimed=%s already_done=%s deliveries=%s in %.1fs",
