@@ -84,7 +84,10 @@ class StreamingRecognizer:
         self._lock = threading.Lock()
         self._generation = 0
         self.position = 0  # samples received
-        self._buf = np.zeros(0, dtype=np.float32)
+        # Audio since _buf_start, in a growable array: appending a 20 ms frame must not copy
+        # the whole (up to 15 s) buffer, as np.concatenate would on every frame.
+        self._store = np.zeros(4 * SAMPLE_RATE, dtype=np.float32)
+        self._len = 0
         self._buf_start = 0
         self._speaking = False
         self._pending_end: int | None = None
@@ -111,7 +114,7 @@ class StreamingRecognizer:
         if audio.size == 0:
             return
         with self._lock:
-            self._buf = np.concatenate([self._buf, audio])
+            self._append(audio)
             self.position += audio.size
             for event in self.vad.process(audio):
                 if event.kind == "start":
@@ -146,7 +149,7 @@ class StreamingRecognizer:
 
     @property
     def buffered_seconds(self) -> float:
-        return self._buf.size / SAMPLE_RATE
+        return self._len / SAMPLE_RATE
 
     # -- scheduling ------------------------------------------------------------------------------
     def due(self) -> Literal["interim", "final"] | None:
@@ -386,9 +389,24 @@ class StreamingRecognizer:
             self._cut_buffer(min(self.position, max(job.end_sample, self.position - self._preroll)))
         self._last_decode_end = self._buf_start
 
+    @property
+    def _buf(self) -> np.ndarray:
+        return self._store[: self._len]
+
+    def _append(self, audio: np.ndarray) -> None:
+        if self._len + audio.size > self._store.size:
+            grown = np.zeros(max(2 * self._store.size, self._len + audio.size), dtype=np.float32)
+            grown[: self._len] = self._store[: self._len]
+            self._store = grown
+        self._store[self._len : self._len + audio.size] = audio
+        self._len += audio.size
+
     def _cut_buffer(self, new_start: int) -> None:
-        new_start = min(max(new_start, self._buf_start), self._buf_start + self._buf.size)
-        self._buf = self._buf[new_start - self._buf_start :]
+        new_start = min(max(new_start, self._buf_start), self._buf_start + self._len)
+        drop = new_start - self._buf_start
+        if drop:
+            self._store[: self._len - drop] = self._store[drop : self._len]
+            self._len -= drop
         self._buf_start = new_start
 
     def skip_final(self, job: DecodeJob) -> bool:
