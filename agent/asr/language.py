@@ -1,8 +1,11 @@
 """Language choice for a stream that was not told its language: vote, then stick.
 
 Whisper's language detection on one short utterance is unreliable (a 0.5 s "Hello?" can come out
-as Korean). Each decode adds its detection probabilities weighted by the seconds of audio behind
+as Korean). Each decode that detected adds its probabilities weighted by the seconds of audio behind
 them; the language is settled once enough audio agrees, and then never flips mid-meeting.
+Until then interims use the best guess so far (their text must not jump between languages), while
+the final decode of each utterance long enough to judge keeps detecting: otherwise the first second
+of a meeting ("Hello? Hello?" on a phone line) would decide the language for good.
 ``candidates`` (``WHISPER_LANGUAGES``, e.g. "fr,en") restricts what may be chosen at all.
 """
 
@@ -13,6 +16,7 @@ from collections import defaultdict
 SETTLE_SECONDS = 3.0
 SETTLE_SHARE = 0.7
 USE_BEST_AFTER_SECONDS = 1.0
+DETECT_MIN_SECONDS = 1.5  # a final over less audio than this uses the best guess too
 
 
 class LanguageVote:
@@ -40,10 +44,12 @@ class LanguageVote:
             return None
         return max(self._scores.items(), key=lambda kv: kv[1])[0]
 
-    def for_decode(self) -> str | None:
+    def for_decode(self, *, final: bool = False, seconds: float = 0.0) -> str | None:
         """The language to force on the next decode, or None to let Whisper detect."""
         if self.fixed:
             return self.fixed
+        if final and seconds >= DETECT_MIN_SECONDS:
+            return None
         if self._evidence >= USE_BEST_AFTER_SECONDS:
             return self.best()
         return None

@@ -244,7 +244,7 @@ class WhisperSTT(stt.STT):
                 start_sample=start,
                 end_sample=end,
                 prompt=join_words(words)[-PROMPT_CHARS:],  # condition on the text so far
-                language=votes.for_decode(),
+                language=votes.for_decode(final=True, seconds=(end - start) / SAMPLE_RATE),
                 generation=0,
             )
             hyp = await engine.scheduler.run(

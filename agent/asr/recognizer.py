@@ -92,7 +92,9 @@ class StreamingRecognizer:
         self._speaking = False
         self._pending_end: int | None = None
         self._voice_end = 0
-        self._next_start: int | None = None
+        # Utterances the VAD opened (and maybe closed) while an earlier one's final was still
+        # being decoded: [start, end or None, voice end]. Their audio stays in the buffer.
+        self._queued: deque[list[int | None]] = deque()
         self._last_decode_end = 0
         self._segment_index = 0
         self._committed: list[Word] = []
@@ -119,15 +121,14 @@ class StreamingRecognizer:
             for event in self.vad.process(audio):
                 if event.kind == "start":
                     if self._pending_end is not None:
-                        self._next_start = event.sample
+                        self._queued.append([event.sample, None, None])
                     else:
                         self._cut_buffer(max(event.sample, self._buf_start))
                         self._last_decode_end = self._buf_start
                     self._speaking = True
                 else:
                     self._speaking = False
-                    self._pending_end = event.sample
-                    self._voice_end = max(self._buf_start, event.sample - self.vad.pad)
+                    self._end_utterance(event.sample, event.sample - self.vad.pad)
             if not self._speaking and self._pending_end is None:
                 # Keep only a short pre-roll while silent: silence costs no compute nor memory.
                 keep_from = max(self._buf_start, self.position - self._preroll)
@@ -138,10 +139,19 @@ class StreamingRecognizer:
         with self._lock:
             for event in self.vad.flush():
                 self._speaking = False
-                self._pending_end = event.sample
-                self._voice_end = event.sample
+                self._end_utterance(event.sample, event.sample)
             if self._pending_end is None and (self._committed or self._tentative):
                 self._pending_end = self._voice_end = self.position
+
+    def _end_utterance(self, end: int, voice_end: int) -> None:
+        if self._queued:
+            # It ends the utterance that began while the previous final was decoding.
+            self._queued[-1][1:] = [end, voice_end]
+        elif self._pending_end is not None:
+            self._pending_end = max(self._pending_end, end)  # VAD ends come after a start
+        else:
+            self._pending_end = end
+            self._voice_end = max(self._buf_start, voice_end)
 
     @property
     def speaking(self) -> bool:
@@ -181,7 +191,9 @@ class StreamingRecognizer:
                 start_sample=self._buf_start,
                 end_sample=end,
                 prompt=self._prompt(),
-                language=self.languages.for_decode(),
+                language=self.languages.for_decode(
+                    final=kind == "final", seconds=(end - self._buf_start) / SAMPLE_RATE
+                ),
                 generation=self._generation,
                 voice_end=min(end, self._voice_end) if kind == "final" else end,
             )
@@ -200,6 +212,10 @@ class StreamingRecognizer:
             # Language evidence is the audio this decode heard for the first time: re-decoding
             # the same buffer must not count it again.
             fresh_audio = max(0, job.end_sample - max(self._last_decode_end, job.start_sample))
+            if job.kind == "final" and job.language is None:
+                # Interims were forced to the best guess: this detection is the first over the
+                # whole utterance.
+                fresh_audio = job.end_sample - job.start_sample
             self._last_decode_end = max(self._last_decode_end, job.end_sample)
             words = self._clean(job, hyp) if hyp is not None else []
             if hyp is not None:
@@ -382,9 +398,14 @@ class StreamingRecognizer:
         self._committed_end = job.end_sample / SAMPLE_RATE
         self._floor = max(self._floor, self._committed_end)
         self._pending_end = None
-        if self._next_start is not None:
-            self._cut_buffer(max(self._next_start, job.end_sample))
-            self._next_start = None
+        if self._queued:
+            start, end, voice_end = self._queued.popleft()
+            assert start is not None
+            self._cut_buffer(max(start, job.end_sample))
+            if end is not None and voice_end is not None:
+                # It ended too: its final is due at once.
+                self._pending_end = max(end, self._buf_start)
+                self._voice_end = max(self._buf_start, voice_end)
         else:
             self._cut_buffer(min(self.position, max(job.end_sample, self.position - self._preroll)))
         self._last_decode_end = self._buf_start

@@ -123,3 +123,46 @@ def test_int16_and_float_input_are_equivalent(vad_model, call) -> None:  # type:
     a = run(StreamingRecognizer(vad_model, AsrSettings(), stream_id="a"), audio, ScriptedDecoder(timeline))
     b = run(StreamingRecognizer(vad_model, AsrSettings(), stream_id="b"), pcm, ScriptedDecoder(timeline))
     assert [e.text for e in a if e.is_final] == [e.text for e in b if e.is_final]
+
+
+def test_no_utterance_is_lost_while_a_final_is_decoding(vad_model) -> None:  # type: ignore[no-untyped-def]
+    """On a loaded machine a final decode can take longer than the next short utterance lasts:
+    that utterance starts and ends before the decode returns and must still get its final."""
+    from agent.samples import utterance_clips
+
+    gap = np.zeros(int(0.9 * SAMPLE_RATE), dtype=np.float32)
+    parts, timeline, cursor = [], [], 0.0
+    for utt, clip in utterance_clips(pyannote_sample()):
+        tokens = utt.text.split()
+        step = len(clip) / SAMPLE_RATE / len(tokens)
+        timeline += [(t, cursor + i * step, cursor + (i + 1) * step) for i, t in enumerate(tokens)]
+        parts += [clip, gap]
+        cursor += (len(clip) + len(gap)) / SAMPLE_RATE
+    audio = np.concatenate(parts)
+    decode = ScriptedDecoder(timeline)
+    rec = StreamingRecognizer(vad_model, AsrSettings(model="scripted"), stream_id="slow")
+    events: list = []  # type: ignore[type-arg]
+    fed = 0
+
+    def feed(seconds: float) -> None:
+        nonlocal fed
+        stop = min(len(audio), fed + int(seconds * SAMPLE_RATE))
+        while fed < stop:
+            rec.push(audio[fed : fed + 320])
+            fed += 320
+
+    while fed < len(audio) or rec.due() is not None:
+        if rec.due() is None:
+            if fed >= len(audio):
+                break
+            feed(0.02)
+            continue
+        job = rec.make_job()
+        feed(3.0 if job.kind == "final" else 0.6)  # audio keeps arriving while it decodes
+        events += rec.apply(job, decode(job), rec.position / SAMPLE_RATE)
+    rec.end_of_stream()
+    while rec.due() is not None:
+        job = rec.make_job()
+        events += rec.apply(job, decode(job), rec.position / SAMPLE_RATE)
+    got = [norm(w.text) for e in events if e.is_final for w in e.words]
+    assert got == [norm(t) for t, _, _ in timeline]

@@ -1,0 +1,38 @@
+"""The language vote: a wrong guess on the first second must not decide the whole meeting."""
+
+from __future__ import annotations
+
+from agent.asr.language import LanguageVote
+
+
+def test_an_early_wrong_guess_is_overturned_by_long_finals() -> None:
+    vote = LanguageVote()
+    assert vote.for_decode() is None  # nothing heard: Whisper detects
+    vote.add([("ar", 0.9), ("en", 0.1)], 1.2)  # "Hello? Hello?" on a phone line
+    assert vote.for_decode() == "ar"  # interims use the best guess: no language jumps
+    assert vote.for_decode(final=True, seconds=0.8) == "ar"  # too short to judge
+    assert vote.for_decode(final=True, seconds=3.0) is None  # a real sentence: detect again
+    vote.add([("en", 0.95), ("ar", 0.05)], 3.0)
+    assert vote.fixed == "en"
+    assert vote.for_decode() == "en" and vote.for_decode(final=True, seconds=9.0) == "en"
+
+
+def test_once_settled_it_never_flips() -> None:
+    vote = LanguageVote()
+    vote.add([("fr", 0.97), ("en", 0.03)], 4.0)
+    assert vote.fixed == "fr"
+    vote.add([("en", 1.0)], 30.0)
+    assert vote.fixed == "fr" and vote.current == "fr"
+
+
+def test_candidates_restrict_the_choice() -> None:
+    vote = LanguageVote(candidates=("fr", "en"))
+    vote.add([("ar", 0.6), ("fr", 0.3), ("en", 0.1)], 4.0)
+    assert vote.best() == "fr" and vote.allowed("fr") and not vote.allowed("ar")
+    assert vote.best_allowed([("ar", 0.6), ("en", 0.3)]) == "en"
+
+
+def test_a_given_language_is_never_detected() -> None:
+    vote = LanguageVote("de")
+    vote.add([("en", 1.0)], 10.0)
+    assert vote.for_decode(final=True, seconds=10.0) == "de"
