@@ -168,14 +168,13 @@ async def main_async(args: argparse.Namespace) -> int:
         f"\nWhisper `{args.model}` (cpu int8), 2 cores, load average {load[0]:.2f};"
         f" {args.seconds:.0f} s per speaker\n"
     )
-    print("| speakers | interim p50 / p95 s | final p50 / p95 s | WER % (finals) | keeps p95 < 3 s |")
+    print("| speakers | interim p50 / p95 s | final p50 / p95 s | WER % (finals) | words on screen p95 < 3 s |")
     print("|---:|---:|---:|---:|---|")
     sustained = 0
     for r in rows:
-        ok = r["final_p95"] is not None and r["final_p95"] < 3.0
-        sustained = (
-            r["speakers"] if ok and sustained == r["speakers"] - (r["speakers"] - sustained) else sustained
-        )
+        # "Falls behind" = the words a viewer reads come later than 3 s after they were spoken.
+        # A final closes a whole utterance, so its latency includes the utterance's length.
+        ok = r["interim_p95"] is not None and r["interim_p95"] < 3.0
         if ok:
             sustained = max(sustained, r["speakers"])
         print(
@@ -183,7 +182,7 @@ async def main_async(args: argparse.Namespace) -> int:
             f"{fmt(r['final_p50'])} / {fmt(r['final_p95'])} | {100 * r['wer']:.1f} |"
             f" {'yes' if ok else 'no'} |"
         )
-    print(f"\nLargest number of simultaneous speakers with final p95 < 3 s: **{abs(sustained)}**")
+    print(f"\nLargest number of simultaneous speakers with words on screen p95 < 3 s: **{sustained}**")
     (out / "captions_bench.json").write_text(json.dumps(rows, indent=1))
     try:
         import matplotlib

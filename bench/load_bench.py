@@ -1,13 +1,15 @@
 """Load benchmark: ramp rooms (one speaker each) on one worker until the caption latency target
 breaks; report streams per core, memory per room and what the load function reports.
 
-    .venv/bin/python bench/load_bench.py [--model base] [--max-rooms 4] [--seconds 30]
+    .venv/bin/python bench/load_bench.py [--model base] [--max-rooms 4] [--seconds 30] [--keep-going]
 
 Real livekit-server, real worker (``JOB_EXECUTOR=thread``: one model shared by all rooms), real
 SDK participants speaking recorded speech at real-time pace, one caption reader per room. For each
 step k, k rooms talk at once; we record final-word latency (see captions_bench.py), the worker's
-resident memory (psutil) and the ``greffier_worker_load`` it reports (Prometheus). Prints a
-Markdown table and saves a plot.
+resident memory (psutil) and the ``greffier_worker_load`` it reports (Prometheus): at 1.0 the
+worker tells LiveKit it is full (``load_threshold``) and new rooms go to other workers. The ramp
+stops at the first step over the latency target unless ``--keep-going``. Prints a Markdown table
+and saves a plot.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from bench.captions_bench import speaker_audio, word_latencies
 
 AGENT = "greffier-load"
 TARGET_P95 = 3.0
+LOAD_THRESHOLD = 1.0  # agent/worker.py: the worker reports itself full at this load
 
 
 def scrape_load(port: int) -> float | None:
@@ -79,9 +82,11 @@ async def step(server: LocalLiveKitServer, k: int, seconds: float, worker: psuti
     await asyncio.gather(*(spk.play(audio, tail_silence=3.0) for _, _, spk, audio in rooms))
     await asyncio.sleep(3.0)
     sampler.cancel()
-    finals = []
+    interims, finals = [], []
     for i, (_, reader, _, _) in enumerate(rooms):
-        finals += word_latencies(reader.log.messages, f"spk{i}")[1]
+        first, final = word_latencies(reader.log.messages, f"spk{i}")
+        interims += first
+        finals += final
     for name, reader, spk, _ in rooms:
         await spk.leave()
         await reader.leave()
@@ -89,12 +94,20 @@ async def step(server: LocalLiveKitServer, k: int, seconds: float, worker: psuti
     await lk.aclose()
     return {
         "rooms": k,
+        "interim_p50": float(np.percentile(interims, 50)) if interims else None,
+        "interim_p95": float(np.percentile(interims, 95)) if interims else None,
         "final_p50": float(np.percentile(finals, 50)) if finals else None,
         "final_p95": float(np.percentile(finals, 95)) if finals else None,
         "words": len(finals),
         "rss_mb": rss_peak / 2**20,
         "load_max": max(loads) if loads else None,
     }
+
+
+def keeps_up(row: dict) -> bool:  # type: ignore[type-arg]
+    """Words reach the screen (first shown) within the target for 95 % of them; a final closes a
+    whole utterance, so its latency includes the utterance's own length and is reported apart."""
+    return row["interim_p95"] is not None and row["interim_p95"] < TARGET_P95
 
 
 async def main_async(args: argparse.Namespace) -> int:
@@ -125,7 +138,8 @@ async def main_async(args: argparse.Namespace) -> int:
             row = await step(server, k, args.seconds, worker, port)
             rows.append(row)
             await asyncio.sleep(4.0)
-            if row["final_p95"] is None or row["final_p95"] > TARGET_P95:
+            broke = not keeps_up(row)
+            if broke and not args.keep_going:
                 break
     finally:
         proc.terminate()
@@ -135,21 +149,30 @@ async def main_async(args: argparse.Namespace) -> int:
     print(f"\nWhisper `{args.model}` (cpu int8), {cores} cores, load average {os.getloadavg()[0]:.2f};"
           f" worker idle RSS {idle_rss:.0f} MB (model loaded), MAX_ROOMS={args.max_rooms_setting}\n")  # fmt: skip
     print(
-        "| rooms (1 speaker each) | final p50 / p95 s | peak RSS MB | RSS per extra room MB | reported load (max) | target p95 < 3 s |"
+        "| rooms (1 speaker each) | words on screen p50 / p95 s | final p50 / p95 s | peak RSS MB"
+        " | RSS per extra room MB | reported load (max) | worker accepts another room | on screen p95 < 3 s |"
     )
-    print("|---:|---:|---:|---:|---:|---|")
+    print("|---:|---:|---:|---:|---:|---:|---|---|")
     for r in rows:
         extra = (r["rss_mb"] - idle_rss) / r["rooms"]
-        ok = r["final_p95"] is not None and r["final_p95"] < TARGET_P95
-        p50 = "–" if r["final_p50"] is None else f"{r['final_p50']:.2f}"
-        p95 = "–" if r["final_p95"] is None else f"{r['final_p95']:.2f}"
+        ok = keeps_up(r)
+
+        def f(v: float | None) -> str:
+            return "–" if v is None else f"{v:.2f}"
+
         load = "–" if r["load_max"] is None else f"{r['load_max']:.2f}"
+        accepts = "?" if r["load_max"] is None else ("no (full)" if r["load_max"] >= LOAD_THRESHOLD else "yes")
         print(
-            f"| {r['rooms']} | {p50} / {p95} | {r['rss_mb']:.0f} | {extra:.0f} | {load} | {'yes' if ok else 'no'} |"
+            f"| {r['rooms']} | {f(r['interim_p50'])} / {f(r['interim_p95'])} | {f(r['final_p50'])} / "
+            f"{f(r['final_p95'])} | {r['rss_mb']:.0f} | {extra:.0f} | {load} | {accepts}"
+            f" | {'yes' if ok else 'no'} |"
         )
-    kept = [r["rooms"] for r in rows if r["final_p95"] is not None and r["final_p95"] < TARGET_P95]
+    kept = [r["rooms"] for r in rows if keeps_up(r)]
     best = max(kept) if kept else 0
     print(f"\nSpeaking streams kept under the target: {best} ({best / cores:.1f} per core)")
+    full = [r["rooms"] for r in rows if r["load_max"] is not None and r["load_max"] >= LOAD_THRESHOLD]
+    if full:
+        print(f"The worker reported itself full from {min(full)} speaking room(s) on.")
     (out / "load_bench.json").write_text(json.dumps({"idle_rss_mb": idle_rss, "rows": rows}, indent=1))
     import matplotlib
 
@@ -158,9 +181,11 @@ async def main_async(args: argparse.Namespace) -> int:
 
     fig, ax = plt.subplots(figsize=(6, 4))
     xs = [r["rooms"] for r in rows]
-    ax.plot(xs, [r["final_p95"] or np.nan for r in rows], marker="o", label="final p95 (s)")
+    ax.plot(xs, [r["interim_p95"] or np.nan for r in rows], marker="o", label="words on screen p95 (s)")
+    ax.plot(xs, [r["final_p95"] or np.nan for r in rows], marker="^", label="final p95 (s)")
     ax.plot(xs, [r["load_max"] or np.nan for r in rows], marker="s", label="reported load (max)")
-    ax.axhline(TARGET_P95, color="grey", linestyle="--", linewidth=1)
+    ax.axhline(TARGET_P95, color="grey", linestyle="--", linewidth=1, label="latency target (3 s)")
+    ax.axhline(LOAD_THRESHOLD, color="red", linestyle=":", linewidth=1, label="load at which the worker is full")
     ax.set_xlabel("rooms speaking at once (1 speaker each)")
     ax.set_title(f"greffier on one worker, {args.model}, {cores} cores")
     ax.legend()
@@ -175,6 +200,7 @@ def main() -> int:
     parser.add_argument("--max-rooms", type=int, default=4)
     parser.add_argument("--max-rooms-setting", type=int, default=8, help="the worker's MAX_ROOMS")
     parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--keep-going", action="store_true", help="ramp to --max-rooms past the target")
     parser.add_argument("--out", default="artifacts/bench-load")
     return asyncio.run(main_async(parser.parse_args()))
 

@@ -39,6 +39,17 @@ class LanguageVote:
             if self._scores[best] / total >= SETTLE_SHARE:
                 self.fixed = best
 
+    def best_with(self, probabilities: list[tuple[str, float]] | None, seconds: float) -> str | None:
+        """The best language if this detection were added: the language a decode's text should
+        be in, so one odd utterance does not come out in another language than the vote's."""
+        if self.fixed:
+            return self.fixed
+        scores = dict(self._scores)
+        for lang, p in probabilities or ():
+            if not self.candidates or lang in self.candidates:
+                scores[lang] = scores.get(lang, 0.0) + p * seconds
+        return max(scores.items(), key=lambda kv: kv[1])[0] if scores else None
+
     def best(self) -> str | None:
         if not self._scores:
             return None

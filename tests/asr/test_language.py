@@ -36,3 +36,13 @@ def test_a_given_language_is_never_detected() -> None:
     vote = LanguageVote("de")
     vote.add([("en", 1.0)], 10.0)
     assert vote.for_decode(final=True, seconds=10.0) == "de"
+
+
+def test_an_odd_utterance_follows_the_vote() -> None:
+    vote = LanguageVote()
+    vote.add([("en", 0.9), ("ar", 0.1)], 2.5)
+    # A 1.6 s utterance detected as Arabic at 0.6 does not outweigh 2.5 s of English.
+    assert vote.best_with([("ar", 0.6), ("en", 0.4)], 1.6) == "en"
+    # A long, confident one does.
+    assert vote.best_with([("ar", 0.99), ("en", 0.01)], 8.0) == "ar"
+    assert LanguageVote().best_with([("fr", 0.8)], 1.0) == "fr"
