@@ -47,6 +47,22 @@ def env_int(name: str, default: int, *, minimum: int | None = None, maximum: int
     return value
 
 
+def env_auto_int(name: str, *, minimum: int, maximum: int) -> int | None:
+    """An integer in [minimum, maximum], or ``auto`` (also when unset): None, for the caller to
+    choose from what it knows only at run time (the device, say)."""
+    raw = os.environ.get(name, "").strip()
+    if raw.lower() in {"", "auto"}:
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(
+            f"{name}={raw!r} is invalid: expected auto or an integer from {minimum} to {maximum}"
+        ) from None
+    _check_range(name, raw, value, minimum, maximum)
+    return value
+
+
 def env_float(
     name: str, default: float, *, minimum: float | None = None, maximum: float | None = None
 ) -> float:

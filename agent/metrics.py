@@ -29,6 +29,11 @@ worker_load = Gauge("greffier_worker_load", "Load reported to LiveKit's dispatch
 decode_seconds = Histogram(
     "greffier_decode_seconds", "Wall time of one Whisper decode", buckets=(0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2)
 )
+decode_batch_size = Histogram(
+    "greffier_decode_batch_size",
+    "Streams' decodes served by one Whisper call (1 unless ASR_BATCH_SIZE batches them)",
+    buckets=(1, 2, 4, 8, 16, 32, 64),
+)
 real_time_factor = Gauge("greffier_asr_real_time_factor", "Decode seconds per second of audio decoded")
 queue_depth = Gauge("greffier_scheduler_queue_depth", "Decode requests waiting for the decoder")
 minutes_results = Counter("greffier_minutes_deliveries_total", "Minutes deliveries", ["channel", "result"])

@@ -6,9 +6,13 @@ import os
 import re
 from dataclasses import dataclass
 
-from agent.config import ConfigError, env_choice, env_float, env_int, env_str
+from agent.config import ConfigError, env_auto_int, env_choice, env_float, env_int, env_str
 
 _LANG_RE = re.compile(r"^[a-z]{2,3}$")
+# ASR_BATCH_SIZE=auto: batch on a GPU, where one short decode leaves the device mostly idle; on a
+# CPU the cores are busy with one decode already, and the single path is the measured one.
+AUTO_BATCH_SIZE_CUDA = 8
+MAX_BATCH_SIZE = 64
 
 
 def parse_language(value: str, variable: str = "WHISPER_LANGUAGE") -> str | None:
@@ -41,6 +45,14 @@ class AsrSettings:
     max_buffer_seconds: float = 15.0
     vad_threshold: float = 0.5
     vad_min_silence_ms: int = 500
+    batch_size: int | None = None  # decodes of different streams per model call; None = auto
+
+    def batch_size_for(self, device: str) -> int:
+        """The batch size on ``device`` (the decoder's resolved one): ``auto`` is
+        ``AUTO_BATCH_SIZE_CUDA`` on cuda and 1 (no batching) elsewhere."""
+        if self.batch_size is not None:
+            return self.batch_size
+        return AUTO_BATCH_SIZE_CUDA if device == "cuda" else 1
 
     @classmethod
     def from_env(cls) -> AsrSettings:
@@ -65,4 +77,5 @@ class AsrSettings:
             max_buffer_seconds=env_float("ASR_MAX_BUFFER_SECONDS", 15.0, minimum=3.0, maximum=28.0),
             vad_threshold=env_float("VAD_THRESHOLD", 0.5, minimum=0.05, maximum=0.95),
             vad_min_silence_ms=env_int("VAD_MIN_SILENCE_MS", 500, minimum=100, maximum=5000),
+            batch_size=env_auto_int("ASR_BATCH_SIZE", minimum=1, maximum=MAX_BATCH_SIZE),
         )
