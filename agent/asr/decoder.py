@@ -171,10 +171,24 @@ class WhisperDecoder:
             vad_filter=False,
             compression_ratio_threshold=None,
             no_speech_threshold=None,
-            # A loop cannot run longer than speech could: ~6 tokens a second plus margin.
-            max_new_tokens=int(10 + 6 * seconds),
+            max_new_tokens=self._new_tokens(seconds, prompt),
         )
         return list(segments), info
+
+    def _new_tokens(self, seconds: float, prompt: str | None) -> int:
+        """The max_new_tokens that lets the decoder write ``seconds`` of speech, and no more.
+
+        A loop cannot run longer than speech could: ~6 tokens a second plus margin. But
+        faster-whisper passes prompt + max_new_tokens as CTranslate2's max_length, which
+        generates at most half of it (see ``_max_length``): asked for the budget itself, a long
+        utterance was cut and finished in a second window that made up endings of its own.
+        """
+        budget = int(10 + 6 * seconds)
+        fw = self.model
+        text = " ".join(p for p in (prompt, self.settings.hotwords) if p)
+        # <|startofprev|>, the sot sequence, <|notimestamps|>: a few tokens besides the text.
+        prompt_tokens = 8 + (len(fw.hf_tokenizer.encode(" " + text).ids) if text else 0)
+        return max(1, min(2 * budget, fw.max_length - prompt_tokens - 1))
 
     def decode_job(self, job: DecodeJob, languages: LanguageVote) -> Hypothesis:
         """Decode a stream's job; if Whisper detected a language the operator ruled out

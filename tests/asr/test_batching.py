@@ -326,3 +326,20 @@ async def test_engine_batches_streams_and_gives_each_its_finals() -> None:
     assert engine.scheduler.decodes == sum(sizes)
     assert engine.decode_seconds > 0 and engine.decoded_audio_seconds > 0
     assert 0 < engine.real_time_factor() < 5
+
+
+def test_scheduler_batches_fewer_finals(recorder: RecordingBatch) -> None:
+    """Beam-search finals gain little from big batches: they are capped apart from interims."""
+    sched = DecodeScheduler(batch=recorder, batch_size=8, final_batch_size=2)
+    try:
+        recorder.release.clear()
+        first = sched.submit_job("i0", final=False)
+        assert recorder.started.wait(5)
+        futures = [sched.submit_job(f"f{n}", final=True) for n in range(5)]
+        futures += [sched.submit_job(f"i{n}", final=False) for n in range(1, 4)]
+        recorder.release.set()
+        for fut in [first, *futures]:
+            assert fut.result(timeout=5).startswith("done")
+        assert recorder.batches == [["i0"], ["f0", "f1"], ["f2", "f3"], ["f4"], ["i1", "i2", "i3"]]
+    finally:
+        sched.close()
