@@ -5,7 +5,7 @@ asyncio loop, iterate its events. Streams of several rooms (threads with their o
 the engine safely: the only shared mutable parts are the scheduler's queue and the decoder, which
 only the scheduler's thread touches.
 
-With a batch size above 1 (``ASR_BATCH_SIZE``; ``auto`` batches on a GPU only), streams submit their
+With a batch size above 1 (``ASR_BATCH_SIZE``; ``auto``: 8 on a GPU, 4 on a CPU), streams submit their
 decode jobs as items: the scheduler hands the ones queued together to ``_decode_batch``, one batched
 model call for several streams. With 1 every decode is the single ``decode_job`` path, as before.
 """

@@ -278,9 +278,9 @@ def test_bad_batch_size_is_a_config_error(monkeypatch: pytest.MonkeyPatch, raw: 
     assert message.startswith(f"ASR_BATCH_SIZE={raw!r} is invalid") and "\n" not in message
 
 
-def test_auto_batches_on_cuda_only() -> None:
+def test_auto_batch_sizes() -> None:
     assert AsrSettings().batch_size_for("cuda") == 8
-    assert AsrSettings().batch_size_for("cpu") == 1
+    assert AsrSettings().batch_size_for("cpu") == 4
     assert AsrSettings(batch_size=3).batch_size_for("cpu") == 3
     assert AsrSettings(batch_size=1).batch_size_for("cuda") == 1
 
