@@ -191,16 +191,20 @@ class WhisperDecoder:
         return max(1, min(2 * budget, fw.max_length - prompt_tokens - 1))
 
     def decode_job(self, job: DecodeJob, languages: LanguageVote) -> Hypothesis:
-        """Decode a stream's job; if Whisper detected a language the operator ruled out
-        (``WHISPER_LANGUAGES``), decode again in the most likely allowed one."""
+        """Decode a stream's job. When Whisper detected the language, the text must be in the
+        language the stream's vote would choose with this detection added (one odd utterance
+        does not come out in Arabic in an English meeting) and one the operator allows
+        (``WHISPER_LANGUAGES``): otherwise decode again in that language."""
         if not self.multilingual:
             languages.fixed = "en"
         # Finals are decoded once per utterance: a wider beam is affordable there.
         beam = self.settings.final_beam_size if job.kind == "final" else None
         hyp = self.decode(job.audio, language=job.language, prompt=job.prompt, beam_size=beam)
-        if job.language is None and not languages.allowed(hyp.language):
-            forced = languages.best_allowed(hyp.language_probs)
-            if forced:
+        if job.language is None:
+            forced = languages.best_with(hyp.language_probs, len(job.audio) / SAMPLE_RATE)
+            if forced is None and not languages.allowed(hyp.language):
+                forced = languages.best_allowed(hyp.language_probs)
+            if forced and forced != hyp.language:
                 again = self.decode(job.audio, language=forced, prompt=job.prompt, beam_size=beam)
                 hyp = dataclasses.replace(
                     again, language_probs=hyp.language_probs, seconds=hyp.seconds + again.seconds
@@ -374,10 +378,12 @@ class WhisperDecoder:
             else:
                 probs = [(token[2:-2], float(p)) for token, p in detected[i]]
                 lang, prob = probs[0]
-                if not votes.allowed(lang):
+                # As decode_job: the vote's choice with this detection added, an allowed one.
+                forced = votes.best_with(probs, len(job.audio) / SAMPLE_RATE)
+                if forced is None and not votes.allowed(lang):
                     forced = votes.best_allowed(probs)
-                    if forced:
-                        lang, prob = forced, 1.0
+                if forced and forced != lang:
+                    lang, prob = forced, 1.0  # decoded as told, as decode_job's second decode
                 out.append((lang, prob, probs))
         return out
 

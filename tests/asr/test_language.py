@@ -46,3 +46,46 @@ def test_an_odd_utterance_follows_the_vote() -> None:
     # A long, confident one does.
     assert vote.best_with([("ar", 0.99), ("en", 0.01)], 8.0) == "ar"
     assert LanguageVote().best_with([("fr", 0.8)], 1.0) == "fr"
+
+
+class _StubDecoder:
+    """WhisperDecoder.decode_job over a fake decode: which languages were decoded, in order."""
+
+    def __init__(self, detected: list[tuple[str, float]]) -> None:
+        from agent.asr.decoder import WhisperDecoder
+        from agent.asr.settings import AsrSettings
+
+        self.decoder = WhisperDecoder.__new__(WhisperDecoder)
+        self.decoder.settings = AsrSettings()
+        self.decoder.multilingual = True
+        self.decoder.decode = self._decode  # type: ignore[method-assign]
+        self.detected = detected
+        self.calls: list[str | None] = []
+
+    def _decode(self, audio, *, language, prompt="", window_min_seconds=None, beam_size=None):  # type: ignore[no-untyped-def]
+        from agent.asr.decoder import Hypothesis
+
+        self.calls.append(language)
+        probs = None if language else self.detected
+        return Hypothesis([], language or self.detected[0][0], 0.9, probs, 0.0, -0.2, 1.0, 0.1)
+
+
+def test_decode_job_writes_in_the_votes_language() -> None:
+    import numpy as np
+
+    from agent.asr.recognizer import DecodeJob
+
+    job = DecodeJob("final", np.zeros(32000, np.float32), 0, 32000, "", None, 0)
+    vote = LanguageVote()
+    vote.add([("en", 0.95)], 6.0)
+    vote.fixed = None  # still voting, English well ahead
+    stub = _StubDecoder([("ar", 0.55), ("en", 0.45)])
+    hyp = stub.decoder.decode_job(job, vote)
+    assert stub.calls == [None, "en"] and hyp.language == "en"
+    assert hyp.language_probs == [("ar", 0.55), ("en", 0.45)]  # the detection still counts as evidence
+    # A first utterance has nothing to outvote: its detection stands, one decode.
+    stub = _StubDecoder([("fr", 0.8), ("en", 0.2)])
+    assert stub.decoder.decode_job(job, LanguageVote()).language == "fr" and stub.calls == [None]
+    # A ruled-out language is replaced by the likeliest allowed one.
+    stub = _StubDecoder([("ar", 0.7), ("fr", 0.2), ("en", 0.1)])
+    assert stub.decoder.decode_job(job, LanguageVote(candidates=("fr", "en"))).language == "fr"
