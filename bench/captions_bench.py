@@ -160,8 +160,12 @@ async def main_async(args: argparse.Namespace) -> int:
             rows.append(r)
             await asyncio.sleep(5.0)  # let the previous room wind down
     finally:
-        worker.terminate()
-        worker.wait(timeout=30)
+        worker.terminate()  # a drain: it finishes the rooms' minutes first
+        try:
+            worker.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
         server.stop()
     load = os.getloadavg()
     print(

@@ -142,8 +142,12 @@ async def main_async(args: argparse.Namespace) -> int:
             if broke and not args.keep_going:
                 break
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        proc.terminate()  # a drain: it finishes the rooms' minutes first
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
         server.stop()
     cores = os.cpu_count() or 1
     print(f"\nWhisper `{args.model}` (cpu int8), {cores} cores, load average {os.getloadavg()[0]:.2f};"
