@@ -55,6 +55,7 @@ class DecodeJob:
     language: str | None
     generation: int  # guards against applying a job after a reset
     voice_end: int = 0  # where speech really stopped (the VAD adds padding after it)
+    early: bool = False  # a final decoded before the VAD confirmed the end (see StreamingRecognizer)
 
 
 def to_float32(samples: np.ndarray) -> np.ndarray:
@@ -108,6 +109,11 @@ class StreamingRecognizer:
         self._history: deque[str] = deque(maxlen=1)
         self._last_interim = ""
         self._preroll = int(0.5 * SAMPLE_RATE)
+        # Early final: once a silence is ``pad`` long, the final job the VAD's end will ask for is
+        # known exactly (same audio, same end). It is decoded during the rest of the silence and
+        # used if the end is confirmed at that sample; speech resuming makes it moot.
+        self._early: tuple[DecodeJob, Hypothesis] | None = None
+        self._early_tried: int | None = None  # end sample already decoded early
 
     # -- audio in --------------------------------------------------------------------------------
     def push(self, samples: np.ndarray) -> None:
@@ -168,6 +174,8 @@ class StreamingRecognizer:
                 return "final"
             if not self._speaking:
                 return None
+            if self._early_end() is not None:
+                return "final"
             new_audio = self.position - self._last_decode_end
             if new_audio < self.chunk_seconds * SAMPLE_RATE:
                 return None
@@ -175,8 +183,40 @@ class StreamingRecognizer:
                 return None
             return "interim"
 
+    def _early_end(self) -> int | None:
+        """The end sample of an early final due now, if any."""
+        end = self.vad.tentative_end
+        if (
+            end is None
+            or self._pending_end is not None
+            or self._queued
+            or end == self._early_tried
+            or end > self.position
+            or end - self._buf_start < MIN_FINAL_SECONDS * SAMPLE_RATE
+            # Under back-pressure a decode that may be wasted is one too many.
+            or self.chunk_seconds > self.settings.chunk_seconds
+        ):
+            return None
+        return end
+
     def make_job(self) -> DecodeJob | None:
         with self._lock:
+            early_end = self._early_end() if self._speaking else None
+            if early_end is not None:
+                self._early_tried = early_end
+                return DecodeJob(
+                    kind="final",
+                    audio=self._buf[: early_end - self._buf_start].copy(),
+                    start_sample=self._buf_start,
+                    end_sample=early_end,
+                    prompt=self._prompt(),
+                    language=self.languages.for_decode(
+                        final=True, seconds=(early_end - self._buf_start) / SAMPLE_RATE
+                    ),
+                    generation=self._generation,
+                    voice_end=min(early_end, max(self._buf_start, early_end - self.vad.pad)),
+                    early=True,
+                )
             if self._pending_end is not None:
                 kind: Literal["interim", "final"] = "final"
                 end = max(self._buf_start, min(self._pending_end, self.position))
@@ -209,6 +249,12 @@ class StreamingRecognizer:
         with self._lock:
             if job.generation != self._generation:
                 return []
+            if job.early:
+                if hyp is not None:
+                    self._early = (job, hyp)
+                return []
+            if hyp is None and job.kind == "final":
+                hyp = self._early_result(job)
             # Language evidence is the audio this decode heard for the first time: re-decoding
             # the same buffer must not count it again.
             fresh_audio = max(0, job.end_sample - max(self._last_decode_end, job.start_sample))
@@ -391,6 +437,7 @@ class StreamingRecognizer:
         return events
 
     def _after_final(self, job: DecodeJob) -> None:
+        self._early = None
         self._tentative = []
         self._prev_uncommitted = []
         self._committed = []
@@ -431,10 +478,27 @@ class StreamingRecognizer:
         self._buf_start = new_start
 
     def skip_final(self, job: DecodeJob) -> bool:
-        """A final over too little audio is not worth a decode (a click, a cough)."""
+        """No decode for this final: over too little audio (a click, a cough), or already decoded
+        early over exactly this audio (``apply`` then uses that result)."""
+        if job.kind != "final" or job.early:
+            return False
+        if self._early_result(job) is not None:
+            return True
         return (
-            job.kind == "final"
-            and not self._committed
+            not self._committed
             and not self._tentative
             and (job.end_sample - job.start_sample) < MIN_FINAL_SECONDS * SAMPLE_RATE
         )
+
+    def _early_result(self, job: DecodeJob) -> Hypothesis | None:
+        if self._early is None:
+            return None
+        early, hyp = self._early
+        same = (
+            early.start_sample == job.start_sample
+            and early.end_sample == job.end_sample
+            and early.generation == job.generation
+            and early.prompt == job.prompt
+            and early.language == job.language
+        )
+        return hyp if same else None

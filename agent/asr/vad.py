@@ -117,6 +117,14 @@ class VadStream:
         elif prob >= self.threshold:
             self._silence_start = None
 
+    @property
+    def tentative_end(self) -> int | None:
+        """The "end" sample this utterance gets if the silence under way lasts ``min_silence``:
+        known ``pad`` samples into the silence, long before the end is confirmed."""
+        if self.speaking and self._silence_start is not None:
+            return self._silence_start + self.pad
+        return None
+
     def flush(self) -> list[VadEvent]:
         """End of stream: close an open speech region."""
         if self.speaking:

@@ -125,20 +125,29 @@ def test_int16_and_float_input_are_equivalent(vad_model, call) -> None:  # type:
     assert [e.text for e in a if e.is_final] == [e.text for e in b if e.is_final]
 
 
-def test_no_utterance_is_lost_while_a_final_is_decoding(vad_model) -> None:  # type: ignore[no-untyped-def]
-    """On a loaded machine a final decode can take longer than the next short utterance lasts:
-    that utterance starts and ends before the decode returns and must still get its final."""
+def gapped(gaps: list[float] | None = None) -> tuple[np.ndarray, list[tuple[str, float, float]]]:
+    """The call's utterances one after another with silences between them (0.9 s, or ``gaps``
+    in order for as many utterances), and the timeline of their words."""
     from agent.samples import utterance_clips
 
-    gap = np.zeros(int(0.9 * SAMPLE_RATE), dtype=np.float32)
+    clips = utterance_clips(pyannote_sample())
+    if gaps is not None:
+        clips = clips[: len(gaps)]
     parts, timeline, cursor = [], [], 0.0
-    for utt, clip in utterance_clips(pyannote_sample()):
+    for n, (utt, clip) in enumerate(clips):
+        gap = np.zeros(int((0.9 if gaps is None else gaps[n]) * SAMPLE_RATE), dtype=np.float32)
         tokens = utt.text.split()
         step = len(clip) / SAMPLE_RATE / len(tokens)
         timeline += [(t, cursor + i * step, cursor + (i + 1) * step) for i, t in enumerate(tokens)]
         parts += [clip, gap]
         cursor += (len(clip) + len(gap)) / SAMPLE_RATE
-    audio = np.concatenate(parts)
+    return np.concatenate(parts), timeline
+
+
+def test_no_utterance_is_lost_while_a_final_is_decoding(vad_model) -> None:  # type: ignore[no-untyped-def]
+    """On a loaded machine a final decode can take longer than the next short utterance lasts:
+    that utterance starts and ends before the decode returns and must still get its final."""
+    audio, timeline = gapped()
     decode = ScriptedDecoder(timeline)
     rec = StreamingRecognizer(vad_model, AsrSettings(model="scripted"), stream_id="slow")
     events: list = []  # type: ignore[type-arg]
@@ -166,3 +175,77 @@ def test_no_utterance_is_lost_while_a_final_is_decoding(vad_model) -> None:  # t
         events += rec.apply(job, decode(job), rec.position / SAMPLE_RATE)
     got = [norm(w.text) for e in events if e.is_final for w in e.words]
     assert got == [norm(t) for t, _, _ in timeline]
+
+
+class RecordingDecoder(ScriptedDecoder):
+    def __init__(self, timeline: list[tuple[str, float, float]]) -> None:
+        super().__init__(timeline)
+        self.jobs: list[DecodeJob] = []
+
+    def __call__(self, job: DecodeJob) -> Hypothesis:
+        self.jobs.append(job)
+        return super().__call__(job)
+
+
+def run_skipping(rec: StreamingRecognizer, audio: np.ndarray, decode: ScriptedDecoder) -> list:  # type: ignore[type-arg]
+    """As the engine does: a final the recogniser says to skip is applied without a decode."""
+    events = []
+
+    def drain() -> None:
+        nonlocal events
+        while rec.due() is not None:
+            job = rec.make_job()
+            if job is None:
+                continue
+            hyp = None if rec.skip_final(job) else decode(job)
+            events += rec.apply(job, hyp, rec.position / SAMPLE_RATE)
+
+    for i in range(0, len(audio), 320):
+        rec.push(audio[i : i + 320])
+        drain()
+    rec.end_of_stream()
+    drain()
+    return events
+
+
+def test_the_final_is_decoded_early_and_used_when_the_end_is_confirmed(vad_model) -> None:  # type: ignore[no-untyped-def]
+    audio, timeline = gapped([1.0, 1.0, 1.0])
+    decoder = RecordingDecoder(timeline)
+    rec = StreamingRecognizer(vad_model, AsrSettings(model="scripted"), stream_id="early")
+    events = run_skipping(rec, audio, decoder)
+    finals = [e for e in events if e.is_final]
+    assert [norm(w.text) for e in finals for w in e.words] == [norm(t) for t, _, _ in timeline]
+    early = [j for j in decoder.jobs if j.early]
+    late = [j for j in decoder.jobs if j.kind == "final" and not j.early]
+    # Each utterance's final was decoded during its silence, and not a second time.
+    assert len(early) == len(finals) == 3 and late == []
+    for job, final in zip(early, finals, strict=True):
+        # Emitted when the VAD confirmed the end (500 ms of silence), decoded ~300 ms before.
+        confirmed = job.end_sample / SAMPLE_RATE + 0.3
+        assert final.emitted_at == pytest.approx(confirmed, abs=0.1)
+
+
+def test_an_early_final_is_dropped_when_speech_resumes(vad_model) -> None:  # type: ignore[no-untyped-def]
+    # Two utterances 0.05 s apart (plus the clips' own edges): a pause long enough to try an
+    # early final, too short to end the turn.
+    audio, timeline = gapped([0.05, 1.0])
+    decoder = RecordingDecoder(timeline)
+    rec = StreamingRecognizer(vad_model, AsrSettings(model="scripted"), stream_id="resume")
+    events = run_skipping(rec, audio, decoder)
+    finals = [e for e in events if e.is_final]
+    assert len(finals) == 1  # one utterance: the pause did not end it
+    assert [norm(w.text) for w in finals[0].words] == [norm(t) for t, _, _ in timeline]
+    early = [j for j in decoder.jobs if j.early]
+    assert len(early) == 2  # tried in the pause (wasted), then at the real end (used)
+    assert not [j for j in decoder.jobs if j.kind == "final" and not j.early]
+    assert early[1].end_sample > early[0].end_sample
+
+
+def test_no_early_final_under_back_pressure(vad_model) -> None:  # type: ignore[no-untyped-def]
+    audio, timeline = gapped([1.0, 1.0])
+    decoder = RecordingDecoder(timeline)
+    rec = StreamingRecognizer(vad_model, AsrSettings(model="scripted"), stream_id="busy")
+    rec.chunk_seconds = 1.2  # the engine raised it: decodes are slow
+    events = run_skipping(rec, audio, decoder)
+    assert not [j for j in decoder.jobs if j.early]
+    assert len([e for e in events if e.is_final]) == 2
