@@ -46,6 +46,7 @@ RPC_STOP = "greffier.captions.stop"
 RPC_HISTORY = "greffier.captions.history"
 RPC_STATUS = "greffier.status"
 HISTORY_PAGE_BYTES = 12_000  # RPC payloads are limited to 15 KiB
+FINISH_WAIT = 45.0  # a track's finish is bounded by its own timeouts (final decode 30 s, ...)
 
 CaptionListener = Callable[[Caption], None]
 # Transcript text stays out of logs unless an operator debugging asks for it.
@@ -78,6 +79,7 @@ class RoomSession:
         self._ended = asyncio.Event()
         self._empty_timer: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._track_tasks: set[asyncio.Task[Any]] = set()  # finishing tracks, erasures
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def humans(self) -> list[rtc.RemoteParticipant]:
@@ -134,15 +136,24 @@ class RoomSession:
         self.pipelines.clear()
         metrics.active_streams.dec(len(pipelines))
         await asyncio.gather(*(p.finish() for p in pipelines), return_exceptions=True)
+        # Tracks that ended before the room did are still finishing (their last final, their kept
+        # audio) and erasures may be running: the minutes must not start without them.
+        if self._track_tasks:
+            _done, late = await asyncio.wait(set(self._track_tasks), timeout=FINISH_WAIT)
+            if late:
+                logger.warning("%d track task(s) still running at room end", len(late))
         if self.publisher is not None:
             await self.publisher.aclose()
         if self.keeper is not None:
             await self.keeper.close(room_ended=self.room_ended)
 
-    def _spawn(self, coro: Awaitable[Any]) -> None:
+    def _spawn(self, coro: Awaitable[Any], *, before_minutes: bool = False) -> None:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        if before_minutes:
+            self._track_tasks.add(task)
+            task.add_done_callback(self._track_tasks.discard)
 
     # -- participants and tracks -----------------------------------------------------------------
     def _on_participant_connected(self, participant: rtc.RemoteParticipant) -> None:
@@ -230,7 +241,7 @@ class RoomSession:
         pipeline = self.pipelines.pop(sid, None)
         if pipeline is not None:
             metrics.active_streams.dec()
-            self._spawn(pipeline.discard() if discard else pipeline.finish())
+            self._spawn(pipeline.discard() if discard else pipeline.finish(), before_minutes=True)
 
     def _on_attributes_changed(self, changed: dict[str, str], participant: rtc.Participant) -> None:
         if not isinstance(participant, rtc.RemoteParticipant) or not is_human(participant):
@@ -256,7 +267,7 @@ class RoomSession:
             self.keeper.forget(identity)
         if self.kept_audio is not None:
             kept_audio = self.kept_audio
-            self._spawn(asyncio.to_thread(kept_audio.forget, identity))
+            self._spawn(asyncio.to_thread(kept_audio.forget, identity), before_minutes=True)
 
     def _resubscribe(self, participant: rtc.RemoteParticipant) -> None:
         if not self._wants_captions(participant):
