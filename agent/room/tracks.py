@@ -1,8 +1,10 @@
 """Audio in: one subscribed microphone track → 16 kHz mono PCM → a recognizer stream.
 
 The SDK's ``AudioStream`` resamples and downmixes for us. A track that stops sending frames
-(muted, unpublished, network gap) gets a short run of silence so the VAD closes the sentence
-instead of leaving it hanging until the speaker talks again.
+gets a short run of silence so the VAD closes the sentence instead of leaving it hanging until the
+speaker talks again: at once when the track is muted, after ``STALL_SECONDS`` otherwise. Frames
+that are only late (this process's event loop busy for a moment) must not get silence inserted
+in the middle of a word: they arrive afterwards all the same.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ from agent.audio.keep import TrackAudioKeeper
 logger = logging.getLogger("greffier.room")
 
 SAMPLE_RATE = 16000
-GAP_SECONDS = 0.5  # no frame for this long: the speaker is muted or gone
+GAP_SECONDS = 0.5  # how often a track without frames is looked at
+STALL_SECONDS = 2.0  # no frame for this long, not muted: a network gap
 GAP_FILL = np.zeros(int(0.8 * SAMPLE_RATE), dtype=np.int16)
 
 EventSink = Callable[["TrackPipeline", TranscriptEvent], None]
@@ -78,12 +81,14 @@ class TrackPipeline:
         audio = rtc.AudioStream(self.track, sample_rate=SAMPLE_RATE, num_channels=1)
         frames = audio.__aiter__()
         gap_filled = False
+        last_frame = time.monotonic()
         try:
             while True:
                 try:
                     event = await asyncio.wait_for(frames.__anext__(), timeout=GAP_SECONDS)
                 except TimeoutError:
-                    if not gap_filled and self._pushed:
+                    stalled = time.monotonic() - last_frame >= STALL_SECONDS
+                    if not gap_filled and self._pushed and (self.track.muted or stalled):
                         metrics.audio_gaps.inc(GAP_SECONDS)
                         self.stream.push(GAP_FILL)
                         self._pushed += GAP_FILL.size
@@ -91,6 +96,7 @@ class TrackPipeline:
                     continue
                 except StopAsyncIteration:
                     break
+                last_frame = time.monotonic()
                 pcm = np.frombuffer(event.frame.data, dtype=np.int16)
                 if gap_filled:
                     # Re-anchor: the audio clock resumes, the wall clock jumped.
