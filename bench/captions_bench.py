@@ -121,6 +121,16 @@ async def run_round(server: LocalLiveKitServer, agent: str, n: int, seconds: flo
     return result
 
 
+def stop_worker(proc: subprocess.Popen) -> None:  # type: ignore[type-arg]
+    """SIGTERM is a drain (the rooms' minutes are finished first): kill it if that outlasts 60 s."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def fmt(v: float | None) -> str:
     return "–" if v is None else f"{v:.2f}"
 
@@ -160,12 +170,7 @@ async def main_async(args: argparse.Namespace) -> int:
             rows.append(r)
             await asyncio.sleep(5.0)  # let the previous room wind down
     finally:
-        worker.terminate()  # a drain: it finishes the rooms' minutes first
-        try:
-            worker.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait()
+        stop_worker(worker)
         server.stop()
     load = os.getloadavg()
     print(

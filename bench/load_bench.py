@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script 
 from agent.demo.listener import CaptionReader
 from agent.demo.livekit_server import LocalLiveKitServer, free_port
 from agent.demo.player import Speaker, participant_token
-from bench.captions_bench import speaker_audio, word_latencies
+from bench.captions_bench import speaker_audio, stop_worker, word_latencies
 
 AGENT = "greffier-load"
 TARGET_P95 = 3.0
@@ -142,12 +142,7 @@ async def main_async(args: argparse.Namespace) -> int:
             if broke and not args.keep_going:
                 break
     finally:
-        proc.terminate()  # a drain: it finishes the rooms' minutes first
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_worker(proc)
         server.stop()
     cores = os.cpu_count() or 1
     print(f"\nWhisper `{args.model}` (cpu int8), {cores} cores, load average {os.getloadavg()[0]:.2f};"

@@ -178,12 +178,11 @@ class WhisperDecoder:
     def _new_tokens(self, seconds: float, prompt: str | None) -> int:
         """The max_new_tokens that lets the decoder write ``seconds`` of speech, and no more.
 
-        A loop cannot run longer than speech could: ~6 tokens a second plus margin. But
         faster-whisper passes prompt + max_new_tokens as CTranslate2's max_length, which
         generates at most half of it (see ``_max_length``): asked for the budget itself, a long
         utterance was cut and finished in a second window that made up endings of its own.
         """
-        budget = int(10 + 6 * seconds)
+        budget = token_budget(seconds)
         fw = self.model
         text = " ".join(p for p in (prompt, self.settings.hotwords) if p)
         # <|startofprev|>, the sot sequence, <|notimestamps|>: a few tokens besides the text.
@@ -252,8 +251,7 @@ class WhisperDecoder:
         languages = self._batch_languages(jobs, encoder_output)
         tokenizers = [self._tokenizer(lang) for lang, _, _ in languages]
         prompts = self._batch_prompts([job.prompt for job, _ in jobs], tokenizers)
-        # A loop cannot run longer than speech could: ~6 tokens a second plus margin, per item.
-        budgets = [int(10 + 6 * len(job.audio) / SAMPLE_RATE) for job, _ in jobs]
+        budgets = [token_budget(len(job.audio) / SAMPLE_RATE) for job, _ in jobs]
         results = fw.model.generate(
             encoder_output,
             prompts,
@@ -462,6 +460,12 @@ class _AlignedWhisper:
         self.frames_per_second = whisper.frames_per_second
         self.tokens_per_second = whisper.tokens_per_second
         self.model = SimpleNamespace(align=lambda *_args, **_kwargs: [alignment])
+
+
+def token_budget(seconds: float) -> int:
+    """Tokens a decode of ``seconds`` may write: a loop cannot run longer than speech could
+    (~6 tokens a second plus margin)."""
+    return int(10 + 6 * seconds)
 
 
 def _max_length(budget: int, prompt_length: int, model_max: int) -> int:

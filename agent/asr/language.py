@@ -29,9 +29,7 @@ class LanguageVote:
     def add(self, probabilities: list[tuple[str, float]] | None, seconds: float) -> None:
         if self.fixed or not probabilities:
             return
-        for lang, p in probabilities:
-            if not self.candidates or lang in self.candidates:
-                self._scores[lang] += p * seconds
+        self._weigh(self._scores, probabilities, seconds)
         self._evidence += seconds
         best = self.best()
         if best and self._evidence >= SETTLE_SECONDS:
@@ -44,16 +42,19 @@ class LanguageVote:
         be in, so one odd utterance does not come out in another language than the vote's."""
         if self.fixed:
             return self.fixed
-        scores = dict(self._scores)
-        for lang, p in probabilities or ():
-            if not self.candidates or lang in self.candidates:
-                scores[lang] = scores.get(lang, 0.0) + p * seconds
-        return max(scores.items(), key=lambda kv: kv[1])[0] if scores else None
+        scores = defaultdict(float, self._scores)
+        self._weigh(scores, probabilities or [], seconds)
+        return _top(scores)
 
     def best(self) -> str | None:
-        if not self._scores:
-            return None
-        return max(self._scores.items(), key=lambda kv: kv[1])[0]
+        return _top(self._scores)
+
+    def _weigh(
+        self, scores: dict[str, float], probabilities: list[tuple[str, float]], seconds: float
+    ) -> None:
+        for lang, p in probabilities:
+            if not self.candidates or lang in self.candidates:
+                scores[lang] += p * seconds
 
     def for_decode(self, *, final: bool = False, seconds: float = 0.0) -> str | None:
         """The language to force on the next decode, or None to let Whisper detect."""
@@ -77,3 +78,7 @@ class LanguageVote:
     @property
     def current(self) -> str:
         return self.fixed or self.best() or ""
+
+
+def _top(scores: dict[str, float]) -> str | None:
+    return max(scores.items(), key=lambda kv: kv[1])[0] if scores else None

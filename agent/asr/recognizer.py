@@ -201,33 +201,23 @@ class StreamingRecognizer:
 
     def make_job(self) -> DecodeJob | None:
         with self._lock:
+            kind: Literal["interim", "final"] = "final"
             early_end = self._early_end() if self._speaking else None
             if early_end is not None:
-                self._early_tried = early_end
-                return DecodeJob(
-                    kind="final",
-                    audio=self._buf[: early_end - self._buf_start].copy(),
-                    start_sample=self._buf_start,
-                    end_sample=early_end,
-                    prompt=self._prompt(),
-                    language=self.languages.for_decode(
-                        final=True, seconds=(early_end - self._buf_start) / SAMPLE_RATE
-                    ),
-                    generation=self._generation,
-                    voice_end=min(early_end, max(self._buf_start, early_end - self.vad.pad)),
-                    early=True,
-                )
-            if self._pending_end is not None:
-                kind: Literal["interim", "final"] = "final"
+                # Exactly the job the VAD's end at this sample will ask for.
+                self._early_tried = end = early_end
+                voice_end = max(self._buf_start, end - self.vad.pad)
+            elif self._pending_end is not None:
                 end = max(self._buf_start, min(self._pending_end, self.position))
+                voice_end = self._voice_end
             elif self._speaking:
                 kind, end = "interim", self.position
+                voice_end = end
             else:
                 return None
-            audio = self._buf[: end - self._buf_start].copy()
             return DecodeJob(
                 kind=kind,
-                audio=audio,
+                audio=self._buf[: end - self._buf_start].copy(),
                 start_sample=self._buf_start,
                 end_sample=end,
                 prompt=self._prompt(),
@@ -235,7 +225,8 @@ class StreamingRecognizer:
                     final=kind == "final", seconds=(end - self._buf_start) / SAMPLE_RATE
                 ),
                 generation=self._generation,
-                voice_end=min(end, self._voice_end) if kind == "final" else end,
+                voice_end=min(end, voice_end),
+                early=early_end is not None,
             )
 
     def _prompt(self) -> str:

@@ -6,6 +6,7 @@ Nothing here imports torch at module import; ``diarize_audio`` / ``diarize_file`
 
 from __future__ import annotations
 
+import itertools
 import os
 import string
 import threading
@@ -216,13 +217,7 @@ def label_transcript(
             seg.speaker = participant_label(participant, who) if who else seg.speaker
             out.append(seg)
             continue
-        groups: list[tuple[str | None, list[Any]]] = []
-        for w, who in zip(seg.words, word_speakers(seg.words, turns), strict=True):
-            if groups and groups[-1][0] == who:
-                groups[-1][1].append(w)
-            else:
-                groups.append((who, [w]))
-        for who, words in groups:
+        for who, words in speaker_runs(seg.words, word_speakers(seg.words, turns)):
             out.append(
                 TranscriptSegment(
                     start=words[0].start,
@@ -234,6 +229,14 @@ def label_transcript(
             )
     transcript.segments = out
     return transcript
+
+
+def speaker_runs(words: Sequence[Any], speakers: Sequence[str | None]) -> list[tuple[str | None, list[Any]]]:
+    """Consecutive words of one speaker, in order: where a segment is split."""
+    return [
+        (who, [w for w, _ in run])
+        for who, run in itertools.groupby(zip(words, speakers, strict=True), key=lambda pair: pair[1])
+    ]
 
 
 def label_segments(segments: Sequence[Any], turns: Sequence[SpeakerTurn], start_wall: float) -> list[Any]:
@@ -253,12 +256,7 @@ def label_segments(segments: Sequence[Any], turns: Sequence[SpeakerTurn], start_
             sp = who(seg.start, seg.end)
             out.append(_relabel(seg, sp, seg.segment_id))
             continue
-        groups: list[tuple[str | None, list[Any]]] = []
-        for w, sp in zip(seg.words, word_speakers(seg.words, wall_turns), strict=True):
-            if groups and groups[-1][0] == sp:
-                groups[-1][1].append(w)
-            else:
-                groups.append((sp, [w]))
+        groups = speaker_runs(seg.words, word_speakers(seg.words, wall_turns))
         for n, (sp, words) in enumerate(groups):
             part = replace(
                 seg,
