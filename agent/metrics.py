@@ -27,7 +27,10 @@ active_rooms = Gauge("greffier_active_rooms", "Rooms this worker is in")
 active_streams = Gauge("greffier_active_streams", "Audio streams being recognised")
 worker_load = Gauge("greffier_worker_load", "Load reported to LiveKit's dispatcher (0..1)")
 decode_seconds = Histogram(
-    "greffier_decode_seconds", "Wall time of one Whisper decode", buckets=(0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2)
+    "greffier_decode_seconds",
+    "Wall time of one Whisper call (a batch counts once)",
+    ["kind"],  # interim | final
+    buckets=(0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2),
 )
 decode_batch_size = Histogram(
     "greffier_decode_batch_size",
@@ -35,6 +38,11 @@ decode_batch_size = Histogram(
     buckets=(1, 2, 4, 8, 16, 32, 64),
 )
 real_time_factor = Gauge("greffier_asr_real_time_factor", "Decode seconds per second of audio decoded")
+shed_finals = Counter(
+    "greffier_asr_shed_finals_total",
+    "Finals made cheaper because other decodes were waiting",
+    ["how"],  # greedy: decoded with beam 1; interim: the last interim's words, no decode
+)
 queue_depth = Gauge("greffier_scheduler_queue_depth", "Decode requests waiting for the decoder")
 minutes_results = Counter("greffier_minutes_deliveries_total", "Minutes deliveries", ["channel", "result"])
 llm_latency = Histogram(

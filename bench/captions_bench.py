@@ -8,26 +8,33 @@ speech (the pyannote call's utterances, rotated so speakers do not pause togethe
 real-time pace. Latency of a word = time the reader received the caption holding it minus the
 word's end, both on the wall clock; the word's end is the agent's timestamp of when that audio
 reached it (loopback transport, a few tens of ms, is not counted). Interim: first caption showing
-the word; final: the final caption holding it. Prints a Markdown table, writes JSON and a PNG.
+the word; final: the final caption holding it. "Shown first by the final" is the share of words no
+interim showed before their final did. The worker's own metrics, scraped after each round, tell
+where the decoder's time went: decode seconds per second of the round (up to the number of
+decode workers), mean batch, finals shed under load (``greffier_asr_shed_finals_total``). Prints a Markdown table, writes JSON and a PNG.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import difflib
 import json
 import os
 import subprocess
 import sys
 import time
+import urllib.request
+from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 from livekit import api
+from prometheus_client.parser import text_string_to_metric_families
 
 from agent.asr.agreement import norm
 from agent.demo.listener import CaptionReader
-from agent.demo.livekit_server import LocalLiveKitServer
+from agent.demo.livekit_server import LocalLiveKitServer, free_port
 from agent.demo.player import Speaker, participant_token
 from agent.samples import pyannote_sample, utterance_clips, word_error_rate
 
@@ -48,22 +55,66 @@ def speaker_audio(rotation: int, seconds: float) -> tuple[np.ndarray, str]:
     return np.concatenate(parts), " ".join(texts)
 
 
-def word_latencies(messages: list[dict], identity: str) -> tuple[list[float], list[float]]:  # type: ignore[type-arg]
-    first_seen: dict[tuple[str, int, str], float] = {}
-    interim, final = [], []
+def word_latencies(messages: list[dict], identity: str) -> tuple[list[float], list[float], int]:  # type: ignore[type-arg]
+    """Interim and final latency of each final word, and how many words no interim showed.
+
+    A final word was on screen since the first caption of its segment that showed it, matched
+    by aligning that caption's words with the final's (an interim that heard one word more or
+    less earlier in the sentence still showed the words after it).
+    """
+    shown: dict[str, list[tuple[float, list[str]]]] = defaultdict(list)  # segment -> captions
+    interim, final, by_final = [], [], 0
     for m in messages:
         if m["speaker"]["identity"] != identity:
             continue
-        for i, w in enumerate(m["words"]):
-            key = (m["segment_id"], i, norm(w["text"]))
-            first_seen.setdefault(key, m["_received_at"] - w["end"])
-            if m["final"]:
-                interim.append(first_seen[key])
-                final.append(m["_received_at"] - w["end"])
-    return interim, final
+        texts = [norm(w["text"]) for w in m["words"]]
+        shown[m["segment_id"]].append((m["_received_at"], texts))
+        if not m["final"]:
+            continue
+        first = [m["_received_at"]] * len(texts)
+        for at, earlier in shown[m["segment_id"]][:-1]:
+            matcher = difflib.SequenceMatcher(None, earlier, texts, autojunk=False)
+            for block in matcher.get_matching_blocks():
+                for j in range(block.b, block.b + block.size):
+                    first[j] = min(first[j], at)
+        for w, at in zip(m["words"], first, strict=True):
+            interim.append(at - w["end"])
+            final.append(m["_received_at"] - w["end"])
+            by_final += at == m["_received_at"]
+    return interim, final, by_final
 
 
-async def run_round(server: LocalLiveKitServer, agent: str, n: int, seconds: float) -> dict:  # type: ignore[type-arg]
+def scrape(port: int) -> dict[str, float]:
+    """The worker's decoder counters (sums over its lifetime), keyed by sample name and labels."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
+        text = resp.read().decode()
+    out: dict[str, float] = defaultdict(float)
+    for family in text_string_to_metric_families(text):
+        if not family.name.startswith(("greffier_decode", "greffier_asr_shed")):
+            continue
+        for sample in family.samples:
+            if sample.name.endswith(("_sum", "_count", "_total")):
+                label = ",".join(f"{v}" for k, v in sorted(sample.labels.items()) if k != "le")
+                out[f"{sample.name}{{{label}}}"] += sample.value
+    return out
+
+
+def decoder_use(before: dict[str, float], after: dict[str, float], seconds: float) -> dict[str, float]:
+    d = {k: after.get(k, 0.0) - before.get(k, 0.0) for k in after}
+    calls = sum(v for k, v in d.items() if k.startswith("greffier_decode_seconds_count"))
+    return {
+        "busy_share": sum(v for k, v in d.items() if k.startswith("greffier_decode_seconds_sum")) / seconds,
+        "interim_busy": d.get("greffier_decode_seconds_sum{interim}", 0.0) / seconds,
+        "final_busy": d.get("greffier_decode_seconds_sum{final}", 0.0) / seconds,
+        "interim_calls": d.get("greffier_decode_seconds_count{interim}", 0.0),
+        "final_calls": d.get("greffier_decode_seconds_count{final}", 0.0),
+        "mean_batch": d.get("greffier_decode_batch_size_sum{}", 0.0) / calls if calls else 0.0,
+        "finals_greedy": d.get("greffier_asr_shed_finals_total{greedy}", 0.0),
+        "finals_from_interim": d.get("greffier_asr_shed_finals_total{interim}", 0.0),
+    }
+
+
+async def run_round(server: LocalLiveKitServer, agent: str, n: int, seconds: float, port: int) -> dict:  # type: ignore[type-arg]
     room = f"bench-{n}-{int(time.time())}"
     key, secret = server.api_key, server.api_secret
     lk = api.LiveKitAPI(server.http_url, key, secret)
@@ -81,12 +132,15 @@ async def run_round(server: LocalLiveKitServer, agent: str, n: int, seconds: flo
     while len(reader.log.statuses) == 0 and time.monotonic() < deadline:  # noqa: ASYNC110
         await asyncio.sleep(0.2)
     await asyncio.sleep(1.0)
+    before, started = scrape(port), time.monotonic()
     await asyncio.gather(*(s.play(a, tail_silence=3.0) for s, a in zip(speakers, audios, strict=True)))
     await asyncio.sleep(3.0)
-    result: dict = {"speakers": n, "per_speaker": []}  # type: ignore[type-arg]
-    all_interim, all_final = [], []
+    use = decoder_use(before, scrape(port), time.monotonic() - started)
+    result: dict = {"speakers": n, "per_speaker": [], "decoder": use}  # type: ignore[type-arg]
+    all_interim, all_final, shown_by_final = [], [], 0
     for i in range(n):
-        interim, final = word_latencies(reader.log.messages, f"spk{i}")
+        interim, final, by_final = word_latencies(reader.log.messages, f"spk{i}")
+        shown_by_final += by_final
         hyp = " ".join(m["text"] for m in reader.log.json_finals(f"spk{i}"))
         wer = word_error_rate(refs[i], hyp)
         result["per_speaker"].append(
@@ -115,6 +169,7 @@ async def run_round(server: LocalLiveKitServer, agent: str, n: int, seconds: flo
         final_p50=pct(all_final, 50),
         final_p95=pct(all_final, 95),
         wer=float(np.mean([p["wer"] for p in result["per_speaker"]])),
+        shown_by_final=shown_by_final / max(1, len(all_final)),
         interim=all_interim,
         final=all_final,
     )
@@ -139,6 +194,7 @@ async def main_async(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     server = LocalLiveKitServer(log_path=out / "livekit-server.log").start()
+    port = free_port()
     env = dict(
         os.environ,
         LIVEKIT_URL=server.url,
@@ -147,7 +203,7 @@ async def main_async(args: argparse.Namespace) -> int:
         AGENT_NAME="greffier-bench",
         WHISPER_MODEL=args.model,
         HEALTH_PORT="0",
-        PROMETHEUS_PORT="0",
+        PROMETHEUS_PORT=str(port),
         SENTINEL="false",
         MAX_ROOMS="1",
         DATA_DIR=str(out / "data"),
@@ -166,7 +222,7 @@ async def main_async(args: argparse.Namespace) -> int:
         rows = []
         for n in [int(x) for x in args.speakers.split(",")]:
             print(f"running {n} speaker(s) for {args.seconds:.0f} s...", file=sys.stderr)
-            r = await run_round(server, "greffier-bench", n, args.seconds)
+            r = await run_round(server, "greffier-bench", n, args.seconds, port)
             rows.append(r)
             await asyncio.sleep(5.0)  # let the previous room wind down
     finally:
@@ -177,10 +233,14 @@ async def main_async(args: argparse.Namespace) -> int:
         f"\nWhisper `{args.model}` (cpu int8), 2 cores, load average {load[0]:.2f};"
         f" {args.seconds:.0f} s per speaker\n"
     )
-    print("| speakers | interim p50 / p95 s | final p50 / p95 s | WER % (finals) | words on screen p95 < 3 s |")
-    print("|---:|---:|---:|---:|---|")
+    print(
+        "| speakers | interim p50 / p95 s | final p50 / p95 s | WER % (finals) | words on screen p95 < 3 s"
+        " | shown first by the final | decode s per s | mean batch | finals greedy / from interim |"
+    )
+    print("|---:|---:|---:|---:|---|---:|---:|---:|---:|")
     sustained = 0
     for r in rows:
+        use = r["decoder"]
         # "Falls behind" = the words a viewer reads come later than 3 s after they were spoken.
         # A final closes a whole utterance, so its latency includes the utterance's length.
         ok = r["interim_p95"] is not None and r["interim_p95"] < 3.0
@@ -189,7 +249,10 @@ async def main_async(args: argparse.Namespace) -> int:
         print(
             f"| {r['speakers']} | {fmt(r['interim_p50'])} / {fmt(r['interim_p95'])} | "
             f"{fmt(r['final_p50'])} / {fmt(r['final_p95'])} | {100 * r['wer']:.1f} |"
-            f" {'yes' if ok else 'no'} |"
+            f" {'yes' if ok else 'no'} | {100 * r['shown_by_final']:.0f} % |"
+            f" {use['busy_share']:.2f} | {use['mean_batch']:.1f} |"
+            f" {use['finals_greedy']:.0f} / {use['finals_from_interim']:.0f} of"
+            f" {use['final_calls'] + use['finals_from_interim']:.0f} |"
         )
     print(f"\nLargest number of simultaneous speakers with words on screen p95 < 3 s: **{sustained}**")
     (out / "captions_bench.json").write_text(json.dumps(rows, indent=1))

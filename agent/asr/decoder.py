@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 import threading
 import time
 from collections.abc import Sequence
@@ -90,23 +89,28 @@ class WhisperDecoder:
         if compute == "default":
             compute = "int8" if self.device == "cpu" else "float16"
         self.compute_type = compute
-        threads = settings.cpu_threads or min(4, os.cpu_count() or 1)
+        # Several scheduler threads may decode at once: one CTranslate2 worker each.
+        self.workers = settings.workers_for(self.device)
+        threads = settings.threads_per_worker(self.workers)
         started = time.perf_counter()
         self.model = _WindowedWhisper(
             resolved,
             device=self.device,
             compute_type=compute,
             cpu_threads=threads,
+            num_workers=self.workers,
             local_files_only=is_local_model(resolved),
         )
         self.multilingual = self.model.model.is_multilingual
         self._tokenizers: dict[str, Tokenizer] = {}  # the batched path's, one per language
         self._suppress: tuple[int, ...] | None = None
         logger.info(
-            "speech model %s loaded on %s (%s) in %.1fs",
+            "speech model %s loaded on %s (%s, %d worker(s) x %d thread(s)) in %.1fs",
             settings.model,
             self.device,
             compute,
+            self.workers,
+            threads,
             time.perf_counter() - started,
         )
 
@@ -189,15 +193,19 @@ class WhisperDecoder:
         prompt_tokens = 8 + (len(fw.hf_tokenizer.encode(" " + text).ids) if text else 0)
         return max(1, min(2 * budget, fw.max_length - prompt_tokens - 1))
 
-    def decode_job(self, job: DecodeJob, languages: LanguageVote) -> Hypothesis:
+    def beam_for(self, kind: str, *, hurry: bool = False) -> int:
+        """Finals are decoded once per utterance: a wider beam is affordable there, unless
+        other streams are waiting for the decoder (``hurry``)."""
+        return self.settings.final_beam_size if kind == "final" and not hurry else self.settings.beam_size
+
+    def decode_job(self, job: DecodeJob, languages: LanguageVote, *, hurry: bool = False) -> Hypothesis:
         """Decode a stream's job. When Whisper detected the language, the text must be in the
         language the stream's vote would choose with this detection added (one odd utterance
         does not come out in Arabic in an English meeting) and one the operator allows
         (``WHISPER_LANGUAGES``): otherwise decode again in that language."""
         if not self.multilingual:
             languages.fixed = "en"
-        # Finals are decoded once per utterance: a wider beam is affordable there.
-        beam = self.settings.final_beam_size if job.kind == "final" else None
+        beam = self.beam_for(job.kind, hurry=hurry)
         hyp = self.decode(job.audio, language=job.language, prompt=job.prompt, beam_size=beam)
         if job.language is None:
             forced = languages.best_with(hyp.language_probs, len(job.audio) / SAMPLE_RATE)
@@ -211,7 +219,9 @@ class WhisperDecoder:
         return hyp
 
     # -- batched path ----------------------------------------------------------------------------
-    def decode_batch(self, jobs: Sequence[tuple[DecodeJob, LanguageVote]]) -> list[Hypothesis]:
+    def decode_batch(
+        self, jobs: Sequence[tuple[DecodeJob, LanguageVote]], *, hurry: bool = False
+    ) -> list[Hypothesis]:
         """Decode several streams' jobs with one model call per step for the whole batch: one
         encode, one language detection, one generate, one word alignment per language.
 
@@ -233,8 +243,9 @@ class WhisperDecoder:
           each item cut back to its own) and keeps an unfinished tail from its single pass;
         - a detected language that ``WHISPER_LANGUAGES`` rules out is replaced before decoding,
           not decoded a second time.
-        All jobs must be of one kind: they share one beam size. Each hypothesis's ``seconds`` is
-        its share of the batch's wall time (they add up to the time the decoder was busy).
+        All jobs must be of one kind: they share one beam size (``beam_for``). Each hypothesis's
+        ``seconds`` is its share of the batch's wall time (they add up to the time the decoder was
+        busy).
         """
         if not jobs:
             return []
@@ -243,7 +254,7 @@ class WhisperDecoder:
             raise ValueError(f"a batch must hold one kind of job, got {sorted(kinds)}")
         started = time.perf_counter()
         fw = self.model
-        beam = self.settings.final_beam_size if kinds == {"final"} else self.settings.beam_size
+        beam = self.beam_for(kinds.pop(), hurry=hurry)
 
         features, content = self._batch_features([job.audio for job, _ in jobs])
         # The plain encode: the window override is unset on this thread, the batch is trimmed.

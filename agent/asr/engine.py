@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 import time
 from collections.abc import AsyncIterator, Sequence
 
@@ -40,11 +41,15 @@ class SpeechEngine:
         self.decoder = WhisperDecoder(self.settings)
         self.vad_model = SileroModel()
         self.batch_size = self.settings.batch_size_for(self.decoder.device)
+        workers = self.decoder.workers
         if self.batch_size > 1:
-            self.scheduler = DecodeScheduler(batch=self._decode_batch, batch_size=self.batch_size)
+            self.scheduler = DecodeScheduler(
+                batch=self._decode_batch, batch_size=self.batch_size, workers=workers
+            )
             logger.info("decodes of up to %d streams are batched into one model call", self.batch_size)
         else:
-            self.scheduler = DecodeScheduler()
+            self.scheduler = DecodeScheduler(workers=workers)
+        self._stats = threading.Lock()  # the workers add to the totals below
         self.active_streams: set[RecognizerStream] = set()
         self.decoded_audio_seconds = 0.0
         self.decode_seconds = 0.0
@@ -61,29 +66,40 @@ class SpeechEngine:
     def real_time_factor(self) -> float:
         return self.decode_seconds / self.decoded_audio_seconds if self.decoded_audio_seconds else 0.0
 
+    def _hurry(self, jobs: Sequence[DecodeJob]) -> bool:
+        """Load shedding: while other decodes wait behind these finals, they are decoded
+        greedily (beam 1). On 2 cores a beam-5 final costs about three greedy ones, and finals
+        go first: with four speakers they held everyone's interims back for seconds. A lone
+        speaker never waits on anyone, so keeps the wide beam."""
+        if jobs[0].kind != "final" or self.scheduler.depth == 0:
+            return False
+        if self.decoder.beam_for("final") == self.decoder.beam_for("final", hurry=True):
+            return False
+        metrics.shed_finals.labels("greedy").inc(len(jobs))
+        return True
+
     def _decode(self, job: DecodeJob, languages: LanguageVote) -> Hypothesis:
-        hyp = self.decoder.decode_job(job, languages)
-        self.decode_seconds += hyp.seconds
-        self.decoded_audio_seconds += len(job.audio) / SAMPLE_RATE
-        metrics.decode_seconds.observe(hyp.seconds)
-        metrics.decode_batch_size.observe(1)
-        metrics.real_time_factor.set(self.real_time_factor())
-        metrics.queue_depth.set(self.scheduler.depth)
+        hyp = self.decoder.decode_job(job, languages, hurry=self._hurry([job]))
+        self._account([job], hyp.seconds)
         return hyp
 
     def _decode_batch(self, items: Sequence[tuple[DecodeJob, LanguageVote]]) -> list[Hypothesis]:
         """The scheduler's batch function. Each hypothesis carries its share of the batch's wall
         time, so their sum is the time the decoder was busy: the real-time factor stays the
         decoder's cost per second of audio, and the decode-time histogram sees one model call."""
-        hyps = self.decoder.decode_batch(items)
-        busy = sum(h.seconds for h in hyps)
-        self.decode_seconds += busy
-        self.decoded_audio_seconds += sum(len(job.audio) for job, _ in items) / SAMPLE_RATE
-        metrics.decode_seconds.observe(busy)
-        metrics.decode_batch_size.observe(len(items))
+        jobs = [job for job, _ in items]
+        hyps = self.decoder.decode_batch(items, hurry=self._hurry(jobs))
+        self._account(jobs, sum(h.seconds for h in hyps))
+        return hyps
+
+    def _account(self, jobs: Sequence[DecodeJob], busy: float) -> None:
+        with self._stats:
+            self.decode_seconds += busy
+            self.decoded_audio_seconds += sum(len(job.audio) for job in jobs) / SAMPLE_RATE
+        metrics.decode_seconds.labels(jobs[0].kind).observe(busy)
+        metrics.decode_batch_size.observe(len(jobs))
         metrics.real_time_factor.set(self.real_time_factor())
         metrics.queue_depth.set(self.scheduler.depth)
-        return hyps
 
     def close(self) -> None:
         self.scheduler.close()
@@ -157,8 +173,11 @@ class RecognizerStream:
                 job = rec.make_job()
                 if job is None:
                     continue
-                if rec.skip_final(job):
+                skipped = rec.skip_final(job)
+                if skipped:
                     hyp = None
+                    if skipped == "interim":
+                        metrics.shed_finals.labels("interim").inc()
                 else:
                     sent = time.monotonic()
                     final = job.kind == "final"

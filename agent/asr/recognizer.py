@@ -114,6 +114,7 @@ class StreamingRecognizer:
         # used if the end is confirmed at that sample; speech resuming makes it moot.
         self._early: tuple[DecodeJob, Hypothesis] | None = None
         self._early_tried: int | None = None  # end sample already decoded early
+        self._heard_to = 0  # end sample of the last interim applied in this utterance
 
     # -- audio in --------------------------------------------------------------------------------
     def push(self, samples: np.ndarray) -> None:
@@ -177,11 +178,19 @@ class StreamingRecognizer:
             if self._early_end() is not None:
                 return "final"
             new_audio = self.position - self._last_decode_end
-            if new_audio < self.chunk_seconds * SAMPLE_RATE:
+            if new_audio < self.chunk_seconds * SAMPLE_RATE and not self._pause_interim():
                 return None
             if self.position - self._buf_start < MIN_DECODE_SECONDS * SAMPLE_RATE:
                 return None
             return "interim"
+
+    def _pause_interim(self) -> bool:
+        """Under back-pressure there is no early final and interims are far apart, so the last
+        words of an utterance would wait for its final. A pause (the VAD's tentative end) calls
+        for an interim at once instead: it shows them, and if the end is confirmed it becomes the
+        final (``_heard_whole``) with no decode of its own."""
+        end = self.vad.tentative_end
+        return self.under_pressure and end is not None and self._last_decode_end < end <= self.position
 
     def _early_end(self) -> int | None:
         """The end sample of an early final due now, if any."""
@@ -194,10 +203,15 @@ class StreamingRecognizer:
             or end > self.position
             or end - self._buf_start < MIN_FINAL_SECONDS * SAMPLE_RATE
             # Under back-pressure a decode that may be wasted is one too many.
-            or self.chunk_seconds > self.settings.chunk_seconds
+            or self.under_pressure
         ):
             return None
         return end
+
+    @property
+    def under_pressure(self) -> bool:
+        """The engine raised the chunk: decodes take longer than the audio they wait for."""
+        return self.chunk_seconds > self.settings.chunk_seconds
 
     def make_job(self) -> DecodeJob | None:
         with self._lock:
@@ -244,8 +258,11 @@ class StreamingRecognizer:
                 if hyp is not None:
                     self._early = (job, hyp)
                 return []
+            reused: list[Word] | None = None
             if hyp is None and job.kind == "final":
                 hyp = self._early_result(job)
+                if hyp is None and self._heard_whole(job):
+                    reused = self._final_tail([*self._committed, *self._tentative], job)
             # Language evidence is the audio this decode heard for the first time: re-decoding
             # the same buffer must not count it again.
             fresh_audio = max(0, job.end_sample - max(self._last_decode_end, job.start_sample))
@@ -254,7 +271,7 @@ class StreamingRecognizer:
                 # whole utterance.
                 fresh_audio = job.end_sample - job.start_sample
             self._last_decode_end = max(self._last_decode_end, job.end_sample)
-            words = self._clean(job, hyp) if hyp is not None else []
+            words = self._clean(job, hyp) if hyp is not None else reused or []
             if hyp is not None:
                 self.languages.add(hyp.language_probs, fresh_audio / SAMPLE_RATE)
             fresh = drop_overlap(self._committed, words, self._committed_end)
@@ -277,6 +294,7 @@ class StreamingRecognizer:
                 events += self._close_segment(now, len(self._committed))
                 self._after_final(job)
                 return events
+            self._heard_to = max(self._heard_to, job.end_sample)
             agreed = common_prefix(self._prev_uncommitted, fresh)
             self._commit(fresh[:agreed], now)
             self._prev_uncommitted = fresh[agreed:]
@@ -295,23 +313,25 @@ class StreamingRecognizer:
             return []
         offset = job.start_sample / SAMPLE_RATE
         limit = job.end_sample / SAMPLE_RATE
-        voice_end = job.voice_end / SAMPLE_RATE
         words: list[Word] = []
         for w in hyp.words:
             start, end = w.start + offset, min(w.end + offset, limit)
             if start >= limit - 0.02 or not w.text.strip():
                 continue  # nothing beyond the audio we gave
-            if start > voice_end + 0.15 and w.probability < 0.7:
-                continue  # an unsure word in the silence after speech: "Thank you." and the like
             if not norm(w.text):
                 if words:  # stray punctuation belongs to the word before
                     words[-1] = dataclasses.replace(words[-1], text=words[-1].text + w.text.strip())
                 continue
             words.append(dataclasses.replace(w, start=start, end=max(end, start)))
-        words = strip_repetitions(words)
-        if job.kind == "final":
-            words = trim_tail(words, voice_end)
-        return words
+        return self._final_tail(strip_repetitions(words), job)
+
+    @staticmethod
+    def _final_tail(words: list[Word], job: DecodeJob) -> list[Word]:
+        """Drop what Whisper invents in the silence after the voice: unsure words there ("Thank
+        you." and the like) and, for a final, the tail ``trim_tail`` cleans."""
+        voice_end = job.voice_end / SAMPLE_RATE
+        words = [w for w in words if w.start <= voice_end + 0.15 or w.probability >= 0.7]
+        return trim_tail(words, voice_end) if job.kind == "final" else words
 
     def _commit(self, words: list[Word], now: float) -> None:
         base = len(self._committed)
@@ -429,6 +449,7 @@ class StreamingRecognizer:
 
     def _after_final(self, job: DecodeJob) -> None:
         self._early = None
+        self._heard_to = 0
         self._tentative = []
         self._prev_uncommitted = []
         self._committed = []
@@ -468,17 +489,33 @@ class StreamingRecognizer:
             self._len -= drop
         self._buf_start = new_start
 
-    def skip_final(self, job: DecodeJob) -> bool:
-        """No decode for this final: over too little audio (a click, a cough), or already decoded
-        early over exactly this audio (``apply`` then uses that result)."""
+    def skip_final(self, job: DecodeJob) -> Literal["early", "interim", "short"] | None:
+        """Why this final needs no decode, if it does not (``apply`` then does without one):
+        decoded early over exactly this audio; under back-pressure, the last interim already
+        heard the whole utterance; or too little audio (a click, a cough)."""
         if job.kind != "final" or job.early:
-            return False
+            return None
         if self._early_result(job) is not None:
-            return True
-        return (
+            return "early"
+        if self._heard_whole(job):
+            return "interim"
+        if (
             not self._committed
             and not self._tentative
             and (job.end_sample - job.start_sample) < MIN_FINAL_SECONDS * SAMPLE_RATE
+        ):
+            return "short"
+        return None
+
+    def _heard_whole(self, job: DecodeJob) -> bool:
+        """Load shedding: the last interim was decoded after the voice stopped, so it heard the
+        whole utterance. Under back-pressure its words become the final (greedy, not re-decoded
+        with the wide beam): the decode it saves is the most expensive one a stream asks for."""
+        return (
+            self.under_pressure
+            and job.generation == self._generation
+            and bool(self._committed or self._tentative)
+            and self._heard_to >= job.voice_end
         )
 
     def _early_result(self, job: DecodeJob) -> Hypothesis | None:

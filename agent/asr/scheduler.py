@@ -1,5 +1,8 @@
 """One decoder, many streams: a fair, bounded, back-pressured decode queue.
 
+``workers`` threads serve the queue (the decoder's CTranslate2 workers: on a CPU, decodes side by
+side on a core each scale better than one decode split across cores).
+
 Every stream has at most one request in flight (it waits for its result before asking again), so
 the queue is bounded by the number of streams and FIFO order is round-robin. Finals go first: a
 speaker who stopped talking waits for nothing but their own decode. The snapshot of a stream's
@@ -54,8 +57,8 @@ class _Request:
 
 
 class DecodeScheduler:
-    """Runs decode callables (and batches of items) on one dedicated thread, in priority then
-    arrival order."""
+    """Runs decode callables (and batches of items) on ``workers`` dedicated threads, in priority
+    then arrival order."""
 
     def __init__(
         self,
@@ -65,9 +68,10 @@ class DecodeScheduler:
         batch: BatchFn | None = None,
         batch_size: int = 1,
         final_batch_size: int = 4,
+        workers: int = 1,
     ) -> None:
-        if batch_size < 1:
-            raise ValueError("batch_size must be at least 1")
+        if batch_size < 1 or workers < 1:
+            raise ValueError("batch_size and workers must be at least 1")
         self._queue: queue.PriorityQueue[_Request] = queue.PriorityQueue()
         self._seq = itertools.count()
         self._window = window
@@ -81,8 +85,12 @@ class DecodeScheduler:
         self._closed = False
         self.decodes = 0
         self.last_wait = 0.0
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
-        self._thread.start()
+        self.workers = workers
+        self._threads = [
+            threading.Thread(target=self._run, name=f"{name}-{i}", daemon=True) for i in range(workers)
+        ]
+        for thread in self._threads:
+            thread.start()
 
     def submit(self, work: Callable[[], Any], *, final: bool) -> Future[Any]:
         fut: Future[Any] = Future()
@@ -116,13 +124,13 @@ class DecodeScheduler:
         return self._queue.qsize()
 
     def utilisation(self) -> float:
-        """Fraction of the last ``window`` seconds the decoder was busy."""
+        """Fraction of the last ``window`` seconds the decoder's workers were busy."""
         now = time.monotonic()
         with self._lock:
             while self._busy and self._busy[0][0] < now - self._window:
                 self._busy.popleft()
             busy = sum(b for _, b in self._busy)
-        return min(1.0, busy / self._window)
+        return min(1.0, busy / (self._window * self.workers))
 
     def _run(self) -> None:
         while True:
@@ -139,8 +147,8 @@ class DecodeScheduler:
             else:
                 self._run_batch(batch)
             ended = time.monotonic()
-            self.decodes += len(batch)
             with self._lock:
+                self.decodes += len(batch)
                 self._busy.append((ended, ended - started))
 
     def _gather(self, head: _Request) -> list[_Request]:
@@ -183,8 +191,10 @@ class DecodeScheduler:
         if self._closed:
             return
         self._closed = True
-        self._queue.put(_Request(-1, -1, _STOP, Future()))
-        self._thread.join(timeout=30)
+        for _ in self._threads:
+            self._queue.put(_Request(-1, -1, _STOP, Future()))
+        for thread in self._threads:
+            thread.join(timeout=30)
 
 
 def _settle(future: Future[Any], work: Callable[[], Any]) -> None:

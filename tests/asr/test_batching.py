@@ -291,9 +291,11 @@ async def test_engine_batches_streams_and_gives_each_its_finals() -> None:
     sizes: list[int] = []
     decode_batch = engine.decoder.decode_batch
 
-    def recording(items: Sequence[tuple[DecodeJob, LanguageVote]]) -> list[Hypothesis]:
+    def recording(
+        items: Sequence[tuple[DecodeJob, LanguageVote]], *, hurry: bool = False
+    ) -> list[Hypothesis]:
         sizes.append(len(items))
-        return decode_batch(items)
+        return decode_batch(items, hurry=hurry)
 
     engine.decoder.decode_batch = recording  # type: ignore[method-assign]
     call = load_audio(pyannote_sample().wav)
