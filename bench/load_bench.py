@@ -84,7 +84,7 @@ async def step(server: LocalLiveKitServer, k: int, seconds: float, worker: psuti
     sampler.cancel()
     interims, finals = [], []
     for i, (_, reader, _, _) in enumerate(rooms):
-        first, final = word_latencies(reader.log.messages, f"spk{i}")
+        first, final, _ = word_latencies(reader.log.messages, f"spk{i}")
         interims += first
         finals += final
     for name, reader, spk, _ in rooms:

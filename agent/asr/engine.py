@@ -67,11 +67,13 @@ class SpeechEngine:
         return self.decode_seconds / self.decoded_audio_seconds if self.decoded_audio_seconds else 0.0
 
     def _hurry(self, jobs: Sequence[DecodeJob]) -> bool:
-        """Load shedding: while other decodes wait behind these finals, they are decoded
-        greedily (beam 1). On 2 cores a beam-5 final costs about three greedy ones, and finals
-        go first: with four speakers they held everyone's interims back for seconds. A lone
-        speaker never waits on anyone, so keeps the wide beam."""
-        if jobs[0].kind != "final" or self.scheduler.depth == 0:
+        """Load shedding: finals are decoded greedily (beam 1) while other decodes wait behind
+        them or their stream is under back-pressure. On 2 cores a beam-5 final costs about three
+        greedy ones, and finals go first: with four speakers they held everyone's interims back
+        for seconds. A lone speaker waits on no one, so keeps the wide beam."""
+        if jobs[0].kind != "final":
+            return False
+        if self.scheduler.depth == 0 and not any(job.loaded for job in jobs):
             return False
         if self.decoder.beam_for("final") == self.decoder.beam_for("final", hurry=True):
             return False

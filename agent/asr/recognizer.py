@@ -56,6 +56,7 @@ class DecodeJob:
     generation: int  # guards against applying a job after a reset
     voice_end: int = 0  # where speech really stopped (the VAD adds padding after it)
     early: bool = False  # a final decoded before the VAD confirmed the end (see StreamingRecognizer)
+    loaded: bool = False  # the stream was under back-pressure when it asked (the engine may hurry)
 
 
 def to_float32(samples: np.ndarray) -> np.ndarray:
@@ -241,6 +242,7 @@ class StreamingRecognizer:
                 generation=self._generation,
                 voice_end=min(end, voice_end),
                 early=early_end is not None,
+                loaded=self.under_pressure,
             )
 
     def _prompt(self) -> str:

@@ -103,15 +103,17 @@ def _engine(depth: int, final_beam: int = 5) -> SpeechEngine:
     return engine
 
 
-def _job(kind: str) -> DecodeJob:
+def _job(kind: str, loaded: bool = False) -> DecodeJob:
     import numpy as np
 
-    return DecodeJob(kind, np.zeros(16000, np.float32), 0, 16000, "", "en", 0)  # type: ignore[arg-type]
+    return DecodeJob(kind, np.zeros(16000, np.float32), 0, 16000, "", "en", 0, loaded=loaded)  # type: ignore[arg-type]
 
 
-def test_finals_hurry_only_while_others_wait() -> None:
+def test_finals_hurry_only_under_load() -> None:
     assert _engine(depth=0)._hurry([_job("final")]) is False  # a lone speaker: the wide beam
-    assert _engine(depth=2)._hurry([_job("final")]) is True
+    assert _engine(depth=2)._hurry([_job("final")]) is True  # others wait behind it
+    # Its own stream is behind (the other workers' decodes are not in the queue).
+    assert _engine(depth=0)._hurry([_job("final", loaded=True)]) is True
     assert _engine(depth=2)._hurry([_job("interim")]) is False  # interims are greedy anyway
     assert _engine(depth=2, final_beam=1)._hurry([_job("final")]) is False  # nothing to save
 
@@ -155,6 +157,7 @@ def test_under_back_pressure_finals_reuse_the_interim_that_heard_the_utterance(v
     # end: no final needed a decode of its own.
     assert len(finals) == 3 and reasons == ["interim"] * 3
     assert not [j for j in decoder.jobs if j.kind == "final"]
+    assert all(j.loaded for j in decoder.jobs)  # a final it did ask for would be decoded greedily
     for final in finals:  # shown when the VAD confirmed the end, not a chunk later
         assert final.emitted_at - final.end < 1.0
 
@@ -166,3 +169,4 @@ def test_without_back_pressure_finals_are_decoded(vad_model) -> None:  # type: i
     events = run_skipping(rec, audio, decoder)
     assert len([e for e in events if e.is_final]) == 2
     assert len([j for j in decoder.jobs if j.kind == "final"]) == 2  # early finals, decoded
+    assert not any(j.loaded for j in decoder.jobs)
