@@ -11,7 +11,9 @@ reached it (loopback transport, a few tens of ms, is not counted). Interim: firs
 the word; final: the final caption holding it. "Shown first by the final" is the share of words no
 interim showed before their final did. The worker's own metrics, scraped after each round, tell
 where the decoder's time went: decode seconds per second of the round (up to the number of
-decode workers), mean batch, finals shed under load (``greffier_asr_shed_finals_total``). Prints a Markdown table, writes JSON and a PNG.
+decode workers), mean batch, finals shed under load (``greffier_asr_shed_finals_total``); and the
+CPU the worker and this process (the simulated participants and the reader, on the same cores)
+used per second of the round. Prints a Markdown table, writes JSON and a PNG.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
+import psutil
 from livekit import api
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -114,7 +117,14 @@ def decoder_use(before: dict[str, float], after: dict[str, float], seconds: floa
     }
 
 
-async def run_round(server: LocalLiveKitServer, agent: str, n: int, seconds: float, port: int) -> dict:  # type: ignore[type-arg]
+def cpu_seconds(proc: psutil.Process) -> float:
+    t = proc.cpu_times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+async def run_round(
+    server: LocalLiveKitServer, agent: str, n: int, seconds: float, port: int, worker: psutil.Process
+) -> dict:  # type: ignore[type-arg]
     room = f"bench-{n}-{int(time.time())}"
     key, secret = server.api_key, server.api_secret
     lk = api.LiveKitAPI(server.http_url, key, secret)
@@ -133,9 +143,15 @@ async def run_round(server: LocalLiveKitServer, agent: str, n: int, seconds: flo
         await asyncio.sleep(0.2)
     await asyncio.sleep(1.0)
     before, started = scrape(port), time.monotonic()
+    me = psutil.Process()
+    cpu_before = cpu_seconds(worker), cpu_seconds(me)
     await asyncio.gather(*(s.play(a, tail_silence=3.0) for s, a in zip(speakers, audios, strict=True)))
     await asyncio.sleep(3.0)
-    use = decoder_use(before, scrape(port), time.monotonic() - started)
+    wall = time.monotonic() - started
+    use = decoder_use(before, scrape(port), wall)
+    # The participants and the reader run in this process, on the same cores as the worker.
+    use["worker_cpu"] = (cpu_seconds(worker) - cpu_before[0]) / wall
+    use["harness_cpu"] = (cpu_seconds(me) - cpu_before[1]) / wall
     result: dict = {"speakers": n, "per_speaker": [], "decoder": use}  # type: ignore[type-arg]
     all_interim, all_final, shown_by_final = [], [], 0
     for i in range(n):
@@ -223,7 +239,7 @@ async def main_async(args: argparse.Namespace) -> int:
         rows = []
         for n in [int(x) for x in args.speakers.split(",")]:
             print(f"running {n} speaker(s) for {args.seconds:.0f} s...", file=sys.stderr)
-            r = await run_round(server, "greffier-bench", n, args.seconds, port)
+            r = await run_round(server, "greffier-bench", n, args.seconds, port, psutil.Process(worker.pid))
             rows.append(r)
             await asyncio.sleep(5.0)  # let the previous room wind down
     finally:
@@ -237,9 +253,10 @@ async def main_async(args: argparse.Namespace) -> int:
     print(
         "| speakers | interim p50 / p95 s | worst speaker's interim p95 s | final p50 / p95 s | WER % (finals)"
         " | words on screen p95 < 3 s"
-        " | shown first by the final | decode s per s | mean batch | finals greedy / from interim |"
+        " | shown first by the final | decode s per s | mean batch | finals greedy / from interim"
+        " | CPU s per s: worker / participants |"
     )
-    print("|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|")
+    print("|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|")
     sustained = 0
     for r in rows:
         use = r["decoder"]
@@ -256,6 +273,7 @@ async def main_async(args: argparse.Namespace) -> int:
             f" {use['busy_share']:.2f} | {use['mean_batch']:.1f} |"
             f" {use['finals_greedy']:.0f} / {use['finals_from_interim']:.0f} of"
             f" {use['final_calls'] + use['finals_from_interim']:.0f} |"
+            f" {use['worker_cpu']:.2f} / {use['harness_cpu']:.2f} |"
         )
     print(f"\nLargest number of simultaneous speakers with words on screen p95 < 3 s: **{sustained}**")
     (out / "captions_bench.json").write_text(json.dumps(rows, indent=1))

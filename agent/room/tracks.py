@@ -126,9 +126,11 @@ class TrackPipeline:
         except Exception:
             logger.exception("audio reader failed for track %s", self.track_sid)
         finally:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(audio.aclose(), timeout=2.0)
-            drop_ffi_subscription(audio)
+            try:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(audio.aclose(), timeout=2.0)
+            finally:  # also when a second cancellation cuts the close short
+                drop_ffi_subscription(audio)
 
     async def _consume(self) -> None:
         async for event in self.stream:
