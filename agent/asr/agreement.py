@@ -60,17 +60,19 @@ def similar(a: str, b: str, ratio: float = 0.75) -> bool:
     return bool(a) and bool(b) and SequenceMatcher(None, a, b).ratio() >= ratio
 
 
-def strip_repetitions(words: list[Word], max_repeats: int = 2) -> list[Word]:
+def strip_repetitions(words: list[Word], max_repeats: int = 2, longest: int = 10) -> list[Word]:
     """Cut the loop a decoder falls into at the end of a window ("and and and and...").
 
-    An n-gram (n <= 4) repeated more than ``max_repeats`` times in a row is kept once.
+    An n-gram (n <= ``longest``) repeated more than ``max_repeats`` times in a row is kept once.
+    Whole sentences loop too: in a two-speaker bench room the captions read "This is Diane in
+    New Jersey." five times in a row, where it was said once.
     """
     out = list(words)
     changed = True
     while changed:
         changed = False
         texts = [norm(w.text) for w in out]
-        for n in range(1, 5):
+        for n in range(1, longest + 1):
             for i in range(0, len(texts) - n * (max_repeats + 1) + 1):
                 gram = texts[i : i + n]
                 if not all(gram):

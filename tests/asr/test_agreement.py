@@ -32,6 +32,12 @@ def test_strip_repetitions_keeps_legit_doubles() -> None:
     assert join_words(strip_repetitions(words("and and and and and and"))) == "and"
     assert join_words(strip_repetitions(words("thank you thank you thank you thank you"))) == "thank you"
     assert join_words(strip_repetitions(words("so I said no no no no"))) == "so I said no"
+    looped = "I heard a beep " + "This is Diane in New Jersey. " * 5 + "I'm in New Jersey now"
+    assert join_words(strip_repetitions(words(looped))) == (
+        "I heard a beep This is Diane in New Jersey. I'm in New Jersey now"
+    )
+    twice = "we said we would do it we said we would do it and we did"
+    assert join_words(strip_repetitions(words(twice))) == twice  # said twice: speech, not a loop
 
 
 def test_trim_tail_drops_invented_endings() -> None:
