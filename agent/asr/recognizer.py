@@ -292,7 +292,10 @@ class StreamingRecognizer:
                                 new, committed_at=old.committed_at, first_seen=old.first_seen
                             )
                 else:
-                    self._commit(fresh, now)
+                    # The final decode found nothing where the interims heard words (a guard
+                    # dropped a derailed decode, such as one echoing its prompt): keep what the
+                    # viewers saw rather than lose the utterance.
+                    self._commit(fresh or self._final_tail(self._tentative, job), now)
                 events += self._close_segment(now, len(self._committed))
                 self._after_final(job)
                 return events

@@ -177,6 +177,26 @@ def test_no_utterance_is_lost_while_a_final_is_decoding(vad_model) -> None:  # t
     assert got == [norm(t) for t, _, _ in timeline]
 
 
+class DerailedFinals(ScriptedDecoder):
+    """Every final decode comes back empty, as when a guard drops a derailed decode."""
+
+    def __call__(self, job: DecodeJob) -> Hypothesis:
+        hyp = super().__call__(job)
+        return Hypothesis([], "en", 0.99, None, 0.9, -2.0, 1.0, 0.01) if job.kind == "final" else hyp
+
+
+def test_an_empty_final_keeps_what_the_interims_showed(vad_model) -> None:  # type: ignore[no-untyped-def]
+    audio, timeline = gapped([1.0, 1.0])
+    rec = StreamingRecognizer(vad_model, AsrSettings(model="scripted"), stream_id="derailed")
+    events = run(rec, audio, DerailedFinals(timeline))
+    finals = [e for e in events if e.is_final]
+    assert len(finals) == 2
+    got = [norm(w.text).rstrip("-") for e in finals for w in e.words]
+    want = [norm(t) for t, _, _ in timeline]
+    # Each utterance keeps its interim words (the last one maybe cut, as interims hear it).
+    assert len(got) == len(want) and all(w.startswith(g) for g, w in zip(got, want, strict=True))
+
+
 class RecordingDecoder(ScriptedDecoder):
     def __init__(self, timeline: list[tuple[str, float, float]]) -> None:
         super().__init__(timeline)
