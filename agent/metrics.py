@@ -43,6 +43,10 @@ shed_finals = Counter(
     "Finals made cheaper because other decodes were waiting",
     ["how"],  # greedy: decoded with beam 1; interim: the last interim's words, no decode
 )
+prompt_echoes = Counter(
+    "greffier_asr_prompt_echoes_total",
+    "Finals decoded again without their prompt because they repeated it or looped",
+)
 queue_depth = Gauge("greffier_scheduler_queue_depth", "Decode requests waiting for the decoder")
 minutes_results = Counter("greffier_minutes_deliveries_total", "Minutes deliveries", ["channel", "result"])
 llm_latency = Histogram(

@@ -89,6 +89,21 @@ def strip_repetitions(words: list[Word], max_repeats: int = 2, longest: int = 10
     return out
 
 
+def echoes_prompt(prompt: str, words: Sequence[Word], n: int = 3) -> bool:
+    """Whether a decode starts by writing its prompt (the previous final) again.
+
+    Whisper sometimes continues its prompt instead of transcribing the audio: a French room read
+    "Merci d'être venue! Merci d'être venue! Merci d'être" and lost the sentence said next. A
+    hypothesis whose first ``n`` words are ``n`` consecutive words of the prompt is suspect; the
+    decoder then decodes it again without the prompt, which keeps a phrase really said twice.
+    """
+    said = [t for t in (norm(w) for w in prompt.split()) if t]
+    head = [t for t in (norm(w.text) for w in words) if t][:n]
+    if len(head) < n or len(said) < n:
+        return False
+    return any(said[i : i + n] == head for i in range(len(said) - n + 1))
+
+
 def last_sentence_end(words: Sequence[Word]) -> int:
     """Index just past the last word that ends a sentence, or 0."""
     for i in range(len(words) - 1, -1, -1):

@@ -23,6 +23,8 @@ from faster_whisper.tokenizer import Tokenizer
 from faster_whisper.transcribe import Segment, get_compression_ratio, get_suppressed_tokens
 from faster_whisper.transcribe import Word as FwWord
 
+from agent import metrics
+from agent.asr.agreement import echoes_prompt, strip_repetitions
 from agent.asr.events import Word
 from agent.asr.language import LanguageVote
 from agent.asr.models import is_local_model, resolve_whisper_model
@@ -207,6 +209,7 @@ class WhisperDecoder:
             languages.fixed = "en"
         beam = self.beam_for(job.kind, hurry=hurry)
         hyp = self.decode(job.audio, language=job.language, prompt=job.prompt, beam_size=beam)
+        hyp = self._unechoed(job, hyp, beam)
         if job.language is None:
             forced = languages.best_with(hyp.language_probs, len(job.audio) / SAMPLE_RATE)
             if forced is None and not languages.allowed(hyp.language):
@@ -217,6 +220,26 @@ class WhisperDecoder:
                     again, language_probs=hyp.language_probs, seconds=hyp.seconds + again.seconds
                 )
         return hyp
+
+    def _unechoed(self, job: DecodeJob, hyp: Hypothesis, beam: int) -> Hypothesis:
+        """A final decoded with a prompt that starts by repeating it (``echoes_prompt``) or falls
+        into a loop (``strip_repetitions`` would cut it) is decoded again without the prompt:
+        one more decode, only then. The prompt is what such decodes lean on: "Merci d'être
+        venu!" as prompt gave "N'oublions pas d'être venu d'être venu d'être venu..." for "Nous
+        allons parler du budget". Interims are left alone: their final settles the text."""
+        if job.kind != "final" or not job.prompt:
+            return hyp
+        if not echoes_prompt(job.prompt, hyp.words) and len(strip_repetitions(hyp.words)) == len(hyp.words):
+            return hyp
+        metrics.prompt_echoes.inc()
+        again = self.decode(job.audio, language=job.language or hyp.language, prompt="", beam_size=beam)
+        return dataclasses.replace(
+            again,
+            language=hyp.language,
+            language_probability=hyp.language_probability,
+            language_probs=hyp.language_probs,
+            seconds=hyp.seconds + again.seconds,
+        )
 
     # -- batched path ----------------------------------------------------------------------------
     def decode_batch(
@@ -319,7 +342,7 @@ class WhisperDecoder:
                     segments, language=lang, language_probability=prob, language_probs=probs, seconds=share
                 )
             )
-        return hyps
+        return [self._unechoed(job, hyp, beam) for (job, _), hyp in zip(jobs, hyps, strict=True)]
 
     def _batch_features(self, audios: list[np.ndarray]) -> tuple[np.ndarray, list[int]]:
         """Mel features of every buffer over one window (the longest item's, sized as ``decode``

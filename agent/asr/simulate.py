@@ -31,11 +31,12 @@ def simulate_stream(
     pace: float | None = None,
     on_event: Callable[[TranscriptEvent], None] | None = None,
     progress: Callable[[float], None] | None = None,
+    language: str | None = None,
 ) -> list[TranscriptEvent]:
     """Return every event. ``pace`` None runs as fast as the CPU allows; ``pace`` N also paces the
     feed at N x real time with sleeps (1 = a live stream). Either way a decode advances the
     simulated clock by the wall time it took, so latencies are those of a real-time stream."""
-    rec = StreamingRecognizer(vad_model, settings, stream_id="file")
+    rec = StreamingRecognizer(vad_model, settings, stream_id="file", language=language)
     events: list[TranscriptEvent] = []
     fed = 0
     clock = 0.0  # simulated audio-clock seconds

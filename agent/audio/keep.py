@@ -379,5 +379,45 @@ def read_kept_audio(track: KeptTrack | str | os.PathLike[str]) -> np.ndarray:
     return load_audio(path, SAMPLE_RATE)
 
 
+def join_kept_tracks(parts: list[KeptTrack]) -> KeptTrack:
+    """One file for a track kept in several pieces (its pipeline restarted: a reconnection, a
+    re-subscription), each piece at its place on the wall clock, silence between them.
+
+    Diarizing the pieces separately would name the same two voices A/B in one piece and B/A in
+    the next. The joined file (FLAC, beside the pieces) goes with the session's audio."""
+    if len(parts) == 1:
+        return parts[0]
+    parts = sorted(parts, key=lambda t: t.start_wall)
+    first = parts[0]
+    path = Path(first.path).with_name(f"{safe_name(first.track_id)}-joined.flac")
+    encoder = _Encoder(path, "flac", 0)
+    written = 0
+    try:
+        for part in parts:
+            audio = (np.clip(read_kept_audio(part), -1.0, 1.0) * 32767.0).astype(np.int16)
+            at = round((part.start_wall - first.start_wall) * SAMPLE_RATE)
+            if at > written:
+                encoder.write(np.zeros(at - written, dtype=np.int16))
+                written = at
+            skip = written - at  # a piece that starts before the last one ended overlaps it
+            if skip < len(audio):
+                encoder.write(audio[skip:])
+                written += len(audio) - skip
+    finally:
+        encoder.close()
+    return KeptTrack(
+        path=str(path),
+        session_id=first.session_id,
+        track_id=first.track_id,
+        participant_identity=first.participant_identity,
+        participant_name=first.participant_name,
+        start_wall=first.start_wall,
+        codec="flac",
+        duration=written / SAMPLE_RATE,
+        dropped_s=sum(p.dropped_s for p in parts),
+        closed=all(p.closed for p in parts),
+    )
+
+
 def describe(track: KeptTrack) -> dict[str, Any]:
     return asdict(track)

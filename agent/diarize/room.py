@@ -6,7 +6,8 @@ segments the minutes should use:
 1. for each kept track (``DATA_DIR/audio/<session>/``), ``DIARIZATION`` decides: ``off`` leaves
    it, ``on`` diarizes it, ``auto`` diarizes it when segmentation-3.0 finds several voices
    (``detect_multi_speaker``). Diarized segments are split at speaker changes and named
-   "Salle Jaurès (A)", "(B)"... (identity ``<identity>#A``);
+   "Salle Jaurès (A)", "(B)"... (identity ``<identity>#A``). A track kept in several pieces
+   (its pipeline restarted) is joined into one timeline first, so its voices keep their letters;
 2. with ``MINUTES_WHISPER_MODEL`` set, the track is re-transcribed and the words re-aligned to
    those segments (``second_pass``), so the speakers stay.
 
@@ -22,7 +23,7 @@ import os
 from collections import defaultdict
 from typing import Any
 
-from agent.audio.keep import KeptTrack, list_kept_tracks, read_kept_audio
+from agent.audio.keep import KeptTrack, join_kept_tracks, list_kept_tracks, read_kept_audio
 from agent.diarize.settings import DiarizationSettings, SecondPassSettings
 from agent.transcript.segment import Segment
 
@@ -94,14 +95,20 @@ async def finalize_session(
     by_track: dict[str, list[Segment]] = defaultdict(list)
     for seg in segments:
         by_track[seg.track_id].append(seg)
-    kept = {t.track_id: t for t in list_kept_tracks(session_id, base)}
+    kept: dict[str, list[KeptTrack]] = defaultdict(list)
+    for piece in list_kept_tracks(session_id, base):
+        kept[piece.track_id].append(piece)
     out: list[Segment] = []
     for track_id, segs in by_track.items():
-        track = kept.get(track_id)
-        if track is None:
+        pieces = kept.get(track_id)
+        if not pieces:
             out.extend(segs)
             continue
         try:
+            for piece in pieces:
+                if not piece.closed:  # the minutes must start after every track has finished
+                    log.warning("kept audio of track %s was not closed: it may be cut short", track_id)
+            track = await asyncio.to_thread(join_kept_tracks, pieces)
             out.extend(await process_track(track, segs, diarization, second))
         except Exception:
             log.exception("second pass / diarization failed for track %s; keeping live segments", track_id)

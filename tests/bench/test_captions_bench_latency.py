@@ -8,7 +8,7 @@ instead of 1.3 s).
 
 from __future__ import annotations
 
-from bench.captions_bench import decoder_use, word_latencies
+from bench.captions_bench import decoder_use, lag_growth, word_latencies
 
 
 def caption(at: float, final: bool, *words: str, segment: str = "s0", who: str = "a") -> dict:  # type: ignore[type-arg]
@@ -64,3 +64,24 @@ def test_decoder_use_from_two_scrapes() -> None:
     assert use["busy_share"] == 0.8 and use["interim_busy"] == 0.6 and use["final_busy"] == 0.2
     assert use["mean_batch"] == 12.0 / 8.0
     assert (use["finals_greedy"], use["finals_from_interim"]) == (1.0, 3.0)
+
+
+def final_at(at: float, end: float, segment: str) -> dict:  # type: ignore[type-arg]
+    return {
+        "speaker": {"identity": "a"},
+        "segment_id": segment,
+        "final": True,
+        "_received_at": at,
+        "words": [{"text": " word", "end": end}],
+    }
+
+
+def test_lag_growth_tells_a_slow_stream_from_one_that_falls_behind() -> None:
+    ends = [float(t) for t in range(40)]
+    # Keeps up: 2.5 s late, give or take, from the first word to the last.
+    steady = [final_at(e + 2.5 + (0.4 if i % 3 else -0.4), e, f"s{i}") for i, e in enumerate(ends)]
+    # Falls behind: 0.3 s more late with every second spoken (decodes cost more than the audio).
+    behind = [final_at(e + 0.5 + 0.3 * e, e, f"s{i}") for i, e in enumerate(ends)]
+    assert abs(lag_growth(steady, "a") or 1.0) < 0.02
+    assert abs((lag_growth(behind, "a") or 0.0) - 0.3) < 1e-6
+    assert lag_growth(steady[:5], "a") is None  # too few words to say

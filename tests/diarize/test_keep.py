@@ -9,6 +9,7 @@ from agent.audio.keep import (
     KeptTrack,
     SessionAudio,
     discard_session_audio,
+    join_kept_tracks,
     list_kept_tracks,
     read_kept_audio,
 )
@@ -97,3 +98,26 @@ def test_forget_participant(tmp_path):
     session.track("TR_b").close()
     assert session.forget("alice") == 1
     assert [t.participant_identity for t in list_kept_tracks("RM_f", tmp_path)] == ["bob"]
+
+
+def test_a_track_kept_in_two_pieces_is_joined_on_the_wall_clock(tmp_path):
+    """A pipeline that restarts (reconnection) keeps its track in a second file: the minutes see
+    one timeline, the second piece where it was spoken, silence between."""
+    session = SessionAudio("RM_j", tmp_path)
+    t0 = 1_700_000_000.0
+    first = session.track("TR_1", "room-1", "Salle")
+    first.push(_tone(2.0), t0)
+    first.close()
+    second = session.track("TR_1", "room-1", "Salle")  # a new file: the first one is closed
+    second.push(_tone(1.0), t0 + 5.0)
+    second.close()
+    pieces = list_kept_tracks("RM_j", tmp_path)
+    assert len(pieces) == 2
+    joined = join_kept_tracks(pieces)
+    assert joined.start_wall == t0 and joined.closed and joined.duration == pytest.approx(6.0, abs=0.05)
+    audio = read_kept_audio(joined)
+    assert len(audio) / 16000 == pytest.approx(6.0, abs=0.05)
+    rms = lambda a, b: float(np.sqrt(np.mean(audio[int(a * 16000) : int(b * 16000)] ** 2)))  # noqa: E731
+    assert rms(0.2, 1.8) > 0.1 and rms(2.3, 4.7) < 0.01 and rms(5.2, 5.8) > 0.1
+    assert join_kept_tracks(pieces[:1]) is pieces[0]
+    assert len(list_kept_tracks("RM_j", tmp_path)) == 2  # the joined file has no sidecar of its own

@@ -39,7 +39,13 @@ async def test_shared_microphone_gets_speaker_labels_in_the_minutes(
 
     await eventually(lambda: list(data.glob("minutes/*/transcript.md")), timeout=120)
     transcript = next(data.glob("minutes/*/transcript.md")).read_text()
-    assert "Salle Jaurès (A)" in transcript and "Salle Jaurès (B)" in transcript, transcript
+    # On failure, say why: what the room-end diarization decided, and any warning on the way.
+    why = [
+        line
+        for line in worker.output().splitlines()
+        if "diariz" in line or '"WARNING"' in line or '"ERROR"' in line
+    ]
+    assert "Salle Jaurès (A)" in transcript and "Salle Jaurès (B)" in transcript, (transcript, why)
     # Privacy by default: the kept audio is gone once the minutes are out.
     await eventually(lambda: not list(data.glob("audio/*/*.ogg")), timeout=30)
     assert "Traceback" not in worker.output()
