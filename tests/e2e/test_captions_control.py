@@ -10,7 +10,7 @@ import pytest
 from agent.demo.listener import CaptionReader
 from agent.demo.player import Speaker
 from agent.samples import synth_speech
-from tests.lk import dispatch, eventually, token
+from tests.lk import dispatch, eventually, quiet, token
 
 pytestmark = pytest.mark.e2e
 
@@ -96,7 +96,7 @@ async def test_opt_out_and_rpc_stop_start(livekit_server, worker) -> None:
     stopped = json.loads(await reader.rpc("greffier.captions.stop", "", AGENT_ID))
     assert stopped["active"] is False
     await eventually(lambda: _no_pipelines(reader), timeout=20)  # sentences in progress finalised
-    await asyncio.sleep(0.5)
+    await quiet(reader, calm=2.0)  # their last captions may still be on the wire
     count = len(reader.log.streams)
     await carol.play(speech, stop_at=3.0)
     await asyncio.sleep(2.0)
