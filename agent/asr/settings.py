@@ -20,9 +20,10 @@ MAX_BATCH_SIZE = 64
 # ASR_DECODE_WORKERS: decodes side by side, one core each. Whisper's small matrices split poorly
 # across threads: on 2 cores, 8 interims took 1.76 s as two 1-thread workers and 2.67 s as one
 # 2-thread worker (one decode alone: 0.47 s vs 0.41 s), and four speakers went from p95 3.1-4.1 s
-# to 2.1-4.1 s. ``auto`` is still 1: with 2 workers three end-to-end tests failed in 2 of 4 CI
-# runs (lost utterances, captions after a stop, a stream left behind), not yet understood.
-MAX_AUTO_CPU_WORKERS = 1
+# to 2.1-4.1 s. ``auto`` was 1 for a while: with 2 workers three end-to-end tests failed in 2 of
+# 4 CI runs; two of those were a prompt echo (now decoded again without the prompt) and a test
+# counting captions still on the wire after a stop (now waits for them).
+MAX_AUTO_CPU_WORKERS = 2
 MAX_DECODE_WORKERS = 16
 
 
@@ -75,7 +76,7 @@ class AsrSettings:
 
     def workers_for(self, device: str) -> int:
         """Decoder threads on ``device``: ``auto`` is one on a GPU and
-        ``MAX_AUTO_CPU_WORKERS`` (1 for now, see above) on a CPU."""
+        up to ``MAX_AUTO_CPU_WORKERS`` (one per core, see above) on a CPU."""
         if self.decode_workers is not None:
             return self.decode_workers
         return 1 if device == "cuda" else max(1, min(MAX_AUTO_CPU_WORKERS, available_cores()))
