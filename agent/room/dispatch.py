@@ -7,7 +7,10 @@ replaces a duplicate identity instead of adding a second participant.
 
 "Live" is judged by a heartbeat attribute the agent refreshes every few seconds: a worker killed
 with SIGKILL leaves its participant in the room until the server times it out (tens of seconds),
-and a new agent must be able to take over at once.
+and a new agent must be able to take over at once. A worker never takes over from an agent of its
+own process that is still beating (``alive_here``): on two busy cores the beats of a live agent
+reached the server more than 5 s apart, the worker's own sentinel dispatched a second agent, and
+the room lost its caption history and a few utterances in the handover.
 """
 
 from __future__ import annotations
@@ -26,6 +29,25 @@ AGENT_DISPLAY_NAME = "Greffier"
 ATTR_HEARTBEAT = "greffier.heartbeat"
 HEARTBEAT_EVERY = 1.5
 HEARTBEAT_STALE = 5.0
+LOCAL_STUCK = 30.0  # an agent of this process whose heartbeat loop stopped that long is stuck
+
+_here: dict[str, float] = {}  # rooms this process is in -> when their heartbeat loop last ran
+
+
+def beating_here(room_name: str) -> None:
+    """The room's session in this process is alive (its heartbeat loop just ran)."""
+    _here[room_name] = time.monotonic()
+
+
+def left_here(room_name: str) -> None:
+    _here.pop(room_name, None)
+
+
+def alive_here(room_name: str) -> bool:
+    """An agent of this process is in the room and its loop is running: whatever the server saw
+    of its heartbeat, no one here should take over from it."""
+    last = _here.get(room_name)
+    return last is not None and time.monotonic() - last < LOCAL_STUCK
 
 
 def agent_identity(agent_name: str) -> str:
@@ -38,6 +60,8 @@ async def room_has_agent(settings: LiveKitSettings, room_name: str, agent_name: 
     A heartbeat older than ``HEARTBEAT_STALE`` means a dead agent. A fresh one is watched for one
     more beat: if it does not advance, the agent died just now (SIGKILL) and we take over.
     """
+    if alive_here(room_name):
+        return True
     identity = agent_identity(agent_name)
     lkapi = api.LiveKitAPI(settings.url, settings.api_key, settings.api_secret)
     try:

@@ -18,7 +18,7 @@ import time
 from livekit import api
 
 from agent.config import LiveKitSettings
-from agent.room.dispatch import ATTR_HEARTBEAT, HEARTBEAT_STALE, agent_identity
+from agent.room.dispatch import ATTR_HEARTBEAT, HEARTBEAT_STALE, agent_identity, alive_here
 
 logger = logging.getLogger("greffier.sentinel")
 
@@ -38,7 +38,7 @@ async def rooms_needing_agent(lk: api.LiveKitAPI, agent_name: str) -> list[str]:
     rooms = await lk.room.list_rooms(api.ListRoomsRequest())
     now = time.time()
     for room in rooms.rooms:
-        if room.num_participants == 0:
+        if room.num_participants == 0 or alive_here(room.name):
             continue
         people = await lk.room.list_participants(api.ListParticipantsRequest(room=room.name))
         ours = [p for p in people.participants if p.identity == identity]

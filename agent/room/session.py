@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -25,7 +26,13 @@ from agent.config import LiveKitSettings, env_bool, env_float
 from agent.diarize.settings import audio_needed
 from agent.minutes.settings import MinutesSettings
 from agent.room.captions import Caption, CaptionPublisher, caption_from_event
-from agent.room.dispatch import HEARTBEAT_EVERY, heartbeat_attributes
+from agent.room.dispatch import (
+    HEARTBEAT_EVERY,
+    HEARTBEAT_STALE,
+    beating_here,
+    heartbeat_attributes,
+    left_here,
+)
 from agent.room.keeper import TranscriptKeeper
 from agent.room.metadata import (
     ATTR_STATUS,
@@ -96,6 +103,8 @@ class RoomSession:
         room.on("disconnected", self._on_disconnected)
         room.on("track_published", self._on_track_published)
         room.on("reconnected", self._on_reconnected)
+        # While the connection is down, another agent may take over (the next beat says alive).
+        room.on("reconnecting", lambda: left_here(room.name))
         await self.ctx.connect(auto_subscribe=AutoSubscribe.AUDIO_ONLY)
         self.keeper = await TranscriptKeeper.open(
             self.minutes_settings, room.name, self.ctx.job.room.sid, room.metadata
@@ -132,6 +141,7 @@ class RoomSession:
             self._ended.set()
 
     async def close(self) -> None:
+        left_here(self.room.name)
         pipelines = list(self.pipelines.values())
         self.pipelines.clear()
         metrics.active_streams.dec(len(pipelines))
@@ -327,11 +337,21 @@ class RoomSession:
 
     async def _heartbeat(self) -> None:
         """Tell dispatchers this agent is alive (see ``agent.room.dispatch``)."""
+        last = time.monotonic()
         while not self._ended.is_set():
+            started = time.monotonic()
             try:
                 await self.room.local_participant.set_attributes(heartbeat_attributes())
+                beating_here(self.room.name)  # connected and answering, however late the beat
             except Exception as exc:
                 logger.debug("heartbeat failed: %s", type(exc).__name__)
+            took, gap = time.monotonic() - started, started - last
+            if took + gap > HEARTBEAT_STALE / 2 + HEARTBEAT_EVERY:
+                # Other workers would soon take this agent for dead: say why it was late.
+                logger.warning(
+                    "heartbeat late in room %s: loop %.1fs, attribute update %.1fs", self.room.name, gap, took
+                )
+            last = time.monotonic()
             try:
                 await asyncio.wait_for(self._ended.wait(), timeout=HEARTBEAT_EVERY)
             except TimeoutError:
