@@ -87,6 +87,7 @@ class RoomSession:
         self._empty_timer: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._track_tasks: set[asyncio.Task[Any]] = set()  # finishing tracks, erasures
+        self._slow_beat_logged = 0.0
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def humans(self) -> list[rtc.RemoteParticipant]:
@@ -336,26 +337,45 @@ class RoomSession:
             listener(caption)
 
     async def _heartbeat(self) -> None:
-        """Tell dispatchers this agent is alive (see ``agent.room.dispatch``)."""
+        """Tell dispatchers this agent is alive (see ``agent.room.dispatch``).
+
+        One beat every ``HEARTBEAT_EVERY`` whatever became of the last one: an attribute update
+        sometimes waits 5 s for the server's answer (seen in CI, on an idle loop), and beats sent
+        one after the other then reached the server 6.5 s apart, which reads as a dead agent."""
+        beats: set[asyncio.Task[None]] = set()
         last = time.monotonic()
-        while not self._ended.is_set():
-            started = time.monotonic()
-            try:
-                await self.room.local_participant.set_attributes(heartbeat_attributes())
-                beating_here(self.room.name)  # connected and answering, however late the beat
-            except Exception as exc:
-                logger.debug("heartbeat failed: %s", type(exc).__name__)
-            took, gap = time.monotonic() - started, started - last
-            if took + gap > HEARTBEAT_STALE / 2 + HEARTBEAT_EVERY:
-                # Other workers would soon take this agent for dead: say why it was late.
-                logger.warning(
-                    "heartbeat late in room %s: loop %.1fs, attribute update %.1fs", self.room.name, gap, took
-                )
-            last = time.monotonic()
-            try:
-                await asyncio.wait_for(self._ended.wait(), timeout=HEARTBEAT_EVERY)
-            except TimeoutError:
-                pass
+        try:
+            while not self._ended.is_set():
+                now = time.monotonic()
+                if now - last > HEARTBEAT_STALE - HEARTBEAT_EVERY:
+                    # The room's event loop was held up: other workers may take this agent for dead.
+                    gap = now - last
+                    logger.warning("heartbeat late in room %s: %.1fs between beats", self.room.name, gap)
+                last = now
+                beat = asyncio.ensure_future(self._beat())
+                beats.add(beat)
+                beat.add_done_callback(beats.discard)
+                try:
+                    await asyncio.wait_for(self._ended.wait(), timeout=HEARTBEAT_EVERY)
+                except TimeoutError:
+                    pass
+        finally:
+            for beat in beats:
+                beat.cancel()
+
+    async def _beat(self) -> None:
+        started = time.monotonic()
+        try:
+            await asyncio.wait_for(
+                self.room.local_participant.set_attributes(heartbeat_attributes()), timeout=HEARTBEAT_STALE
+            )
+            beating_here(self.room.name)  # connected and answering, however late the answer
+        except Exception as exc:
+            logger.debug("heartbeat failed: %s", type(exc).__name__)
+        took = time.monotonic() - started
+        if took > 2 * HEARTBEAT_EVERY and time.monotonic() - self._slow_beat_logged > 60.0:
+            self._slow_beat_logged = time.monotonic()
+            logger.warning("heartbeat: an attribute update in room %s took %.1fs", self.room.name, took)
 
     # -- control and status ------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:

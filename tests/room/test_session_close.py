@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from types import SimpleNamespace
 
 from agent.room.session import RoomSession
 
@@ -10,6 +11,7 @@ from agent.room.session import RoomSession
 async def test_minutes_wait_for_tracks_still_finishing() -> None:
     # Without the model: close() only needs these attributes.
     session = RoomSession.__new__(RoomSession)
+    session.room = SimpleNamespace(name="salle")  # type: ignore[assignment]
     session.pipelines = {}
     session.publisher = None
     session.room_ended = True
