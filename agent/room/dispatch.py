@@ -8,9 +8,10 @@ replaces a duplicate identity instead of adding a second participant.
 "Live" is judged by a heartbeat attribute the agent refreshes every few seconds: a worker killed
 with SIGKILL leaves its participant in the room until the server times it out (tens of seconds),
 and a new agent must be able to take over at once. A worker never takes over from an agent of its
-own process that is still beating (``alive_here``): on two busy cores the beats of a live agent
-reached the server more than 5 s apart, the worker's own sentinel dispatched a second agent, and
-the room lost its caption history and a few utterances in the handover.
+own process that is still beating (``alive_here``): in a CI run the beats of a live agent reached
+the server more than 5 s apart (an attribute update waited 5 s for the server's answer), the
+worker's own sentinel dispatched a second agent, and the room lost its caption history and a few
+utterances in the handover.
 """
 
 from __future__ import annotations
@@ -29,13 +30,13 @@ AGENT_DISPLAY_NAME = "Greffier"
 ATTR_HEARTBEAT = "greffier.heartbeat"
 HEARTBEAT_EVERY = 1.5
 HEARTBEAT_STALE = 5.0
-LOCAL_STUCK = 30.0  # an agent of this process whose heartbeat loop stopped that long is stuck
+LOCAL_STUCK = 30.0  # an agent of this process whose heartbeats went unanswered that long is lost
 
-_here: dict[str, float] = {}  # rooms this process is in -> when their heartbeat loop last ran
+_here: dict[str, float] = {}  # rooms this process is in -> when the server last took a heartbeat
 
 
 def beating_here(room_name: str) -> None:
-    """The room's session in this process is alive (its heartbeat loop just ran)."""
+    """The room's session in this process is alive (the server just took its heartbeat)."""
     _here[room_name] = time.monotonic()
 
 
@@ -44,8 +45,8 @@ def left_here(room_name: str) -> None:
 
 
 def alive_here(room_name: str) -> bool:
-    """An agent of this process is in the room and its loop is running: whatever the server saw
-    of its heartbeat, no one here should take over from it."""
+    """An agent of this process is in the room and the server answers it: however late its last
+    heartbeat reached the server, no one here should take over from it."""
     last = _here.get(room_name)
     return last is not None and time.monotonic() - last < LOCAL_STUCK
 
