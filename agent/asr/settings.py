@@ -21,8 +21,9 @@ MAX_BATCH_SIZE = 64
 # across threads: on 2 cores, 8 interims took 1.76 s as two 1-thread workers and 2.67 s as one
 # 2-thread worker (one decode alone: 0.47 s vs 0.41 s), and four speakers went from p95 3.1-4.1 s
 # to 2.1-4.1 s. ``auto`` was 1 for a while: with 2 workers end-to-end tests failed in 2 of 4 CI
-# runs. Cause: with both cores decoding, a live agent's heartbeats reached the server more than
-# 5 s apart and the worker's own sentinel replaced it (fixed in agent.room.dispatch).
+# runs. Cause: a live agent's heartbeats reached the server more than 5 s apart (one attribute
+# update waited 5 s for the server) and the worker's own sentinel replaced it (fixed in
+# agent.room.dispatch and RoomSession._heartbeat).
 MAX_AUTO_CPU_WORKERS = 2
 MAX_DECODE_WORKERS = 16
 

@@ -33,6 +33,7 @@ from typing import Any
 import av
 import numpy as np
 
+from agent.audio.wav import to_int16
 from agent.config import env_bool, env_str
 
 log = logging.getLogger(__name__)
@@ -195,7 +196,7 @@ class TrackAudioKeeper:
         )
         pcm = np.asarray(pcm)
         if pcm.dtype != np.int16:
-            pcm = (np.clip(pcm.astype(np.float32), -1.0, 1.0) * 32767.0).astype(np.int16)
+            pcm = to_int16(pcm)
         pcm = pcm.reshape(-1)
         if not len(pcm):
             return
@@ -394,7 +395,7 @@ def join_kept_tracks(parts: list[KeptTrack]) -> KeptTrack:
     written = 0
     try:
         for part in parts:
-            audio = (np.clip(read_kept_audio(part), -1.0, 1.0) * 32767.0).astype(np.int16)
+            audio = to_int16(read_kept_audio(part))
             at = round((part.start_wall - first.start_wall) * SAMPLE_RATE)
             if at > written:
                 encoder.write(np.zeros(at - written, dtype=np.int16))

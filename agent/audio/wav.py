@@ -13,10 +13,15 @@ from pathlib import Path
 import numpy as np
 
 
+def to_int16(samples: np.ndarray) -> np.ndarray:
+    """Float samples in [-1, 1] (clipped beyond) to signed 16-bit samples."""
+    clipped = np.clip(np.asarray(samples, dtype=np.float32), -1.0, 1.0)
+    return np.round(clipped * 32767.0).astype("<i2")
+
+
 def to_pcm16(samples: np.ndarray) -> bytes:
     """Float samples in [-1, 1] (clipped beyond) to little-endian signed 16-bit bytes."""
-    clipped = np.clip(np.asarray(samples, dtype=np.float32), -1.0, 1.0)
-    return (np.round(clipped * 32767.0)).astype("<i2").tobytes()
+    return to_int16(samples).tobytes()
 
 
 def write_wav(path: str | os.PathLike[str], samples: np.ndarray, sample_rate: int = 16_000) -> Path:

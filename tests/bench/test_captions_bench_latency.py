@@ -8,7 +8,7 @@ instead of 1.3 s).
 
 from __future__ import annotations
 
-from bench.captions_bench import decoder_use, lag_growth, word_latencies
+from bench.captions_bench import decoder_use, final_words, lag_growth, word_latencies
 
 
 def caption(at: float, final: bool, *words: str, segment: str = "s0", who: str = "a") -> dict:  # type: ignore[type-arg]
@@ -82,6 +82,6 @@ def test_lag_growth_tells_a_slow_stream_from_one_that_falls_behind() -> None:
     steady = [final_at(e + 2.5 + (0.4 if i % 3 else -0.4), e, f"s{i}") for i, e in enumerate(ends)]
     # Falls behind: 0.3 s more late with every second spoken (decodes cost more than the audio).
     behind = [final_at(e + 0.5 + 0.3 * e, e, f"s{i}") for i, e in enumerate(ends)]
-    assert abs(lag_growth(steady, "a") or 1.0) < 0.02
-    assert abs((lag_growth(behind, "a") or 0.0) - 0.3) < 1e-6
-    assert lag_growth(steady[:5], "a") is None  # too few words to say
+    assert abs(lag_growth(final_words(steady, "a")) or 1.0) < 0.02
+    assert abs((lag_growth(final_words(behind, "a")) or 0.0) - 0.3) < 1e-6
+    assert lag_growth(final_words(steady[:5], "a")) is None  # too few words to say
