@@ -347,3 +347,32 @@ def test_scheduler_batches_fewer_finals(recorder: RecordingBatch) -> None:
         assert recorder.batches == [["i0"], ["f0", "f1"], ["f2", "f3"], ["f4"], ["i1", "i2", "i3"]]
     finally:
         sched.close()
+
+
+def test_two_workers_batch_what_queues_behind_them() -> None:
+    """With two decode workers (the CPU default) batching still happens once both are busy."""
+    batches: list[list[str]] = []
+    release = threading.Event()
+    busy = threading.Semaphore(0)
+    lock = threading.Lock()
+
+    def batch(items: Sequence[str]) -> list[str]:
+        busy.release()
+        release.wait(5)
+        with lock:
+            batches.append(list(items))
+        return [f"done {item}" for item in items]
+
+    sched = DecodeScheduler(batch=batch, batch_size=3, workers=2)
+    try:
+        held = []
+        for n in range(2):  # one at a time, or the first worker would gather both
+            held.append(sched.submit_job(f"i{n}", final=False))
+            assert busy.acquire(timeout=5)
+        queued = [sched.submit_job(f"q{n}", final=False) for n in range(3)]
+        release.set()
+        for fut in [*held, *queued]:
+            assert fut.result(timeout=5).startswith("done")
+        assert sorted(map(len, batches)) == [1, 1, 3]
+    finally:
+        sched.close()
