@@ -385,7 +385,12 @@ def join_kept_tracks(parts: list[KeptTrack]) -> KeptTrack:
     re-subscription), each piece at its place on the wall clock, silence between them.
 
     Diarizing the pieces separately would name the same two voices A/B in one piece and B/A in
-    the next. The joined file (FLAC, beside the pieces) goes with the session's audio."""
+    the next. The joined file (FLAC, beside the pieces) goes with the session's audio.
+
+    A piece that cannot be read (a worker killed before it wrote a byte) is left out with a
+    warning: the others still hold the track. Raises ``AudioDecodeError`` when none can be read."""
+    from agent.audio.decode import AudioDecodeError
+
     if len(parts) == 1:
         return parts[0]
     parts = sorted(parts, key=lambda t: t.start_wall)
@@ -393,9 +398,17 @@ def join_kept_tracks(parts: list[KeptTrack]) -> KeptTrack:
     path = Path(first.path).with_name(f"{safe_name(first.track_id)}-joined.flac")
     encoder = _Encoder(path, "flac", 0)
     written = 0
+    joined: list[KeptTrack] = []
+    failure: AudioDecodeError | None = None
     try:
         for part in parts:
-            audio = to_int16(read_kept_audio(part))
+            try:
+                audio = to_int16(read_kept_audio(part))
+            except AudioDecodeError as exc:
+                log.warning("a piece of kept track %s is left out: %s", part.track_id, exc.reason)
+                failure = exc
+                continue
+            joined.append(part)
             at = round((part.start_wall - first.start_wall) * SAMPLE_RATE)
             if at > written:
                 encoder.write(np.zeros(at - written, dtype=np.int16))
@@ -406,6 +419,10 @@ def join_kept_tracks(parts: list[KeptTrack]) -> KeptTrack:
                 written += len(audio) - skip
     finally:
         encoder.close()
+    if not joined:
+        path.unlink(missing_ok=True)
+        assert failure is not None
+        raise failure
     return KeptTrack(
         path=str(path),
         session_id=first.session_id,
@@ -415,8 +432,8 @@ def join_kept_tracks(parts: list[KeptTrack]) -> KeptTrack:
         start_wall=first.start_wall,
         codec="flac",
         duration=written / SAMPLE_RATE,
-        dropped_s=sum(p.dropped_s for p in parts),
-        closed=all(p.closed for p in parts),
+        dropped_s=sum(p.dropped_s for p in joined),
+        closed=all(p.closed for p in joined),
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from agent.audio.decode import AudioDecodeError
 from agent.audio.keep import (
     KeptTrack,
     SessionAudio,
@@ -121,3 +122,28 @@ def test_a_track_kept_in_two_pieces_is_joined_on_the_wall_clock(tmp_path):
     assert rms(0.2, 1.8) > 0.1 and rms(2.3, 4.7) < 0.01 and rms(5.2, 5.8) > 0.1
     assert join_kept_tracks(pieces[:1]) is pieces[0]
     assert len(list_kept_tracks("RM_j", tmp_path)) == 2  # the joined file has no sidecar of its own
+
+
+def test_an_empty_piece_is_left_out_of_the_join(tmp_path, caplog):
+    """A worker killed before it wrote a byte leaves an empty file: the track is joined from the
+    pieces that can be read (CI: the whole track's second pass was lost to one empty piece)."""
+    session = SessionAudio("RM_e", tmp_path)
+    t0 = 1_700_000_000.0
+    killed = session.track("TR_1", "room-1", "Salle")
+    killed.push(_tone(1.0), t0)
+    killed.close()
+    survivor = session.track("TR_1", "room-1", "Salle")
+    survivor.push(_tone(1.0), t0 + 3.0)
+    survivor.close()
+    pieces = sorted(list_kept_tracks("RM_e", tmp_path), key=lambda t: t.start_wall)
+    open(pieces[0].path, "wb").close()  # what SIGKILL leaves
+    with caplog.at_level("WARNING"):
+        joined = join_kept_tracks(pieces)
+    assert "left out" in caplog.text and "empty" in caplog.text
+    assert joined.start_wall == t0 and joined.duration == pytest.approx(4.0, abs=0.05)
+    audio = read_kept_audio(joined)
+    rms = lambda a, b: float(np.sqrt(np.mean(audio[int(a * 16000) : int(b * 16000)] ** 2)))  # noqa: E731
+    assert rms(0.2, 2.8) < 0.01 and rms(3.2, 3.8) > 0.1
+    open(pieces[1].path, "wb").close()
+    with pytest.raises(AudioDecodeError):
+        join_kept_tracks(pieces)
