@@ -23,6 +23,7 @@ import os
 from collections import defaultdict
 from typing import Any
 
+from agent.audio.decode import AudioDecodeError
 from agent.audio.keep import KeptTrack, join_kept_tracks, list_kept_tracks, read_kept_audio
 from agent.diarize.settings import DiarizationSettings, SecondPassSettings
 from agent.transcript.segment import Segment
@@ -110,6 +111,9 @@ async def finalize_session(
                     log.warning("kept audio of track %s was not closed: it may be cut short", track_id)
             track = await asyncio.to_thread(join_kept_tracks, pieces)
             out.extend(await process_track(track, segs, diarization, second))
+        except AudioDecodeError as exc:  # e.g. the empty file of a killed worker: known, no traceback
+            log.warning("kept audio of track %s unreadable (%s); keeping live segments", track_id, exc.reason)
+            out.extend(segs)
         except Exception:
             log.exception("second pass / diarization failed for track %s; keeping live segments", track_id)
             out.extend(segs)

@@ -147,3 +147,27 @@ def test_an_empty_piece_is_left_out_of_the_join(tmp_path, caplog):
     open(pieces[1].path, "wb").close()
     with pytest.raises(AudioDecodeError):
         join_kept_tracks(pieces)
+
+
+def test_minutes_keep_live_segments_of_an_unreadable_track(tmp_path, caplog):
+    """A track whose only kept file is empty: the minutes keep its live captions, one warning."""
+    import asyncio
+
+    from agent.diarize import finalize_session
+    from agent.diarize.settings import DiarizationSettings, SecondPassSettings
+    from agent.transcript.segment import Segment
+
+    t0 = 1_700_000_000.0
+    keeper = SessionAudio("RM_u", tmp_path).track("TR_1", "room-1", "Salle")
+    keeper.push(_tone(1.0), t0)
+    keeper.close()
+    (piece,) = list_kept_tracks("RM_u", tmp_path)
+    open(piece.path, "wb").close()
+    live = [Segment("u0", "room-1", "Salle", t0, t0 + 1.0, "bonjour", "fr", "TR_1")]
+    with caplog.at_level("WARNING"):
+        out = asyncio.run(
+            finalize_session("RM_u", live, tmp_path, DiarizationSettings(mode="auto"), SecondPassSettings())
+        )
+    assert out == live
+    assert "unreadable" in caplog.text and "Traceback" not in caplog.text
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
