@@ -33,6 +33,7 @@ from typing import Any
 import av
 import numpy as np
 
+from agent.audio.decode import AudioDecodeError, load_audio
 from agent.audio.wav import to_int16
 from agent.config import env_bool, env_str
 
@@ -374,8 +375,6 @@ def discard_session_audio(
 
 def read_kept_audio(track: KeptTrack | str | os.PathLike[str]) -> np.ndarray:
     """Decode a kept track to float32 16 kHz mono (the file's timeline, t=0 at ``start_wall``)."""
-    from agent.audio.decode import load_audio
-
     path = track.path if isinstance(track, KeptTrack) else track
     return load_audio(path, SAMPLE_RATE)
 
@@ -389,8 +388,6 @@ def join_kept_tracks(parts: list[KeptTrack]) -> KeptTrack:
 
     A piece that cannot be read (a worker killed before it wrote a byte) is left out with a
     warning: the others still hold the track. Raises ``AudioDecodeError`` when none can be read."""
-    from agent.audio.decode import AudioDecodeError
-
     if len(parts) == 1:
         return parts[0]
     parts = sorted(parts, key=lambda t: t.start_wall)
@@ -399,14 +396,12 @@ def join_kept_tracks(parts: list[KeptTrack]) -> KeptTrack:
     encoder = _Encoder(path, "flac", 0)
     written = 0
     joined: list[KeptTrack] = []
-    failure: AudioDecodeError | None = None
     try:
         for part in parts:
             try:
                 audio = to_int16(read_kept_audio(part))
             except AudioDecodeError as exc:
                 log.warning("a piece of kept track %s is left out: %s", part.track_id, exc.reason)
-                failure = exc
                 continue
             joined.append(part)
             at = round((part.start_wall - first.start_wall) * SAMPLE_RATE)
@@ -421,8 +416,7 @@ def join_kept_tracks(parts: list[KeptTrack]) -> KeptTrack:
         encoder.close()
     if not joined:
         path.unlink(missing_ok=True)
-        assert failure is not None
-        raise failure
+        raise AudioDecodeError(first.path, "no piece of the track can be read")
     return KeptTrack(
         path=str(path),
         session_id=first.session_id,

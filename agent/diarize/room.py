@@ -106,9 +106,8 @@ async def finalize_session(
             out.extend(segs)
             continue
         try:
-            for piece in pieces:
-                if not piece.closed:  # the minutes must start after every track has finished
-                    log.warning("kept audio of track %s was not closed: it may be cut short", track_id)
+            if not all(piece.closed for piece in pieces):  # the minutes start after every track ends
+                log.warning("kept audio of track %s was not closed: it may be cut short", track_id)
             track = await asyncio.to_thread(join_kept_tracks, pieces)
             out.extend(await process_track(track, segs, diarization, second))
         except AudioDecodeError as exc:  # e.g. the empty file of a killed worker: known, no traceback
