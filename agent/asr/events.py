@@ -5,21 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from agent.timebase import Word
 
-@dataclass(frozen=True)
-class Word:
-    """A word on the stream's audio clock (seconds since the stream started).
-
-    ``first_seen`` and ``committed_at`` are on the same clock: the audio position when the word
-    first appeared in an interim and when the agreement policy committed it.
-    """
-
-    text: str
-    start: float
-    end: float
-    probability: float = 1.0
-    first_seen: float | None = None
-    committed_at: float | None = None
+__all__ = ["TranscriptEvent", "Word"]
 
 
 @dataclass(frozen=True)
