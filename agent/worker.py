@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from dataclasses import dataclass
 
 from livekit.agents import AgentServer, JobContext, JobExecutorType, JobRequest, WorkerPermissions
 from livekit.agents import cli as lk_cli
@@ -22,21 +23,48 @@ from agent.minutes.settings import MinutesSettings
 from agent.room.dispatch import AGENT_DISPLAY_NAME, agent_identity, heartbeat_attributes, room_has_agent
 from agent.room.sentinel import start_sentinel
 from agent.room.session import run_room_session
+from agent.room.settings import RoomSettings
 
 logger = logging.getLogger("greffier.worker")
 
 
-def build_server(settings: LiveKitSettings, minutes: MinutesSettings) -> AgentServer:
-    executor = env_choice("JOB_EXECUTOR", "thread", ("thread", "process"))
-    max_rooms = env_int("MAX_ROOMS", 8, minimum=1)
+@dataclass(frozen=True)
+class WorkerSettings:
+    executor: str = "thread"
+    max_rooms: int = 8
+    health_port: int = 8081
+    prometheus_port: int = 9100
+    drain_timeout: int = 1800
+    sentinel: bool = True
+
+    @classmethod
+    def from_env(cls) -> WorkerSettings:
+        return cls(
+            executor=env_choice("JOB_EXECUTOR", "thread", ("thread", "process")),
+            max_rooms=env_int("MAX_ROOMS", 8, minimum=1),
+            health_port=env_int("HEALTH_PORT", 8081, minimum=0, maximum=65535),
+            prometheus_port=env_int("PROMETHEUS_PORT", 9100, minimum=0, maximum=65535),
+            drain_timeout=env_int("DRAIN_TIMEOUT", 1800, minimum=0),
+            sentinel=env_bool("SENTINEL", True),
+        )
+
+
+def build_server(
+    settings: LiveKitSettings,
+    minutes: MinutesSettings,
+    room_settings: RoomSettings | None = None,
+    worker: WorkerSettings | None = None,
+) -> AgentServer:
+    worker = worker or WorkerSettings()
+    executor, max_rooms = worker.executor, worker.max_rooms
     server = AgentServer(
         ws_url=settings.url,
         api_key=settings.api_key,
         api_secret=settings.api_secret,
         load_fnc=make_load_fnc(max_rooms),
-        port=env_int("HEALTH_PORT", 8081, minimum=0, maximum=65535),
-        prometheus_port=env_int("PROMETHEUS_PORT", 9100, minimum=0, maximum=65535) or None,
-        drain_timeout=env_int("DRAIN_TIMEOUT", 1800, minimum=0),
+        port=worker.health_port,
+        prometheus_port=worker.prometheus_port or None,
+        drain_timeout=worker.drain_timeout,
         load_threshold=1.0,
         job_executor_type=JobExecutorType.THREAD if executor == "thread" else JobExecutorType.PROCESS,
         # Hidden: other participants never see the agent. It publishes data (captions), not media.
@@ -63,7 +91,7 @@ def build_server(settings: LiveKitSettings, minutes: MinutesSettings) -> AgentSe
         )
 
     async def entrypoint(ctx: JobContext) -> None:
-        await run_room_session(ctx, settings, minutes)
+        await run_room_session(ctx, settings, minutes, room_settings)
 
     server.rtc_session(entrypoint, agent_name=settings.agent_name, on_request=on_request)
     return server
@@ -74,10 +102,12 @@ def run_worker(argv: list[str]) -> int:
     settings = LiveKitSettings.from_env()
     asr_settings = AsrSettings.from_env()
     minutes = MinutesSettings.from_env()
-    server = build_server(settings, minutes)
+    room_settings = RoomSettings.from_env()
+    worker = WorkerSettings.from_env()
+    server = build_server(settings, minutes, room_settings, worker)
     if argv and argv[0] in {"start", "dev"}:
         start_minutes_service(minutes)
-        if env_bool("SENTINEL", True):
+        if worker.sentinel:
             start_sentinel(settings)
         # Load the model once, before registering: no room ever waits for it (see README).
         engine = get_engine(asr_settings)

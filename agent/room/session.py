@@ -22,7 +22,7 @@ from agent import metrics
 from agent.asr.events import TranscriptEvent
 from agent.asr.shared import get_engine
 from agent.audio.keep import SessionAudio
-from agent.config import LiveKitSettings, env_bool, env_float
+from agent.config import LiveKitSettings
 from agent.diarize.settings import audio_needed
 from agent.minutes.settings import MinutesSettings
 from agent.room.captions import Caption, CaptionPublisher, caption_from_event
@@ -41,6 +41,7 @@ from agent.room.metadata import (
     participant_language,
     room_config,
 )
+from agent.room.settings import RoomSettings
 from agent.room.tracks import TrackPipeline
 
 logger = logging.getLogger("greffier.room")
@@ -57,7 +58,6 @@ FINISH_WAIT = 45.0  # a track's finish is bounded by its own timeouts (final dec
 
 CaptionListener = Callable[[Caption], None]
 # Transcript text stays out of logs unless an operator debugging asks for it.
-LOG_TRANSCRIPTS = env_bool("LOG_TRANSCRIPTS", False)
 
 
 def is_human(participant: rtc.RemoteParticipant) -> bool:
@@ -68,7 +68,14 @@ ROOM_OVER = {rtc.DisconnectReason.ROOM_DELETED, rtc.DisconnectReason.ROOM_CLOSED
 
 
 class RoomSession:
-    def __init__(self, ctx: JobContext, settings: LiveKitSettings, minutes: MinutesSettings) -> None:
+    def __init__(
+        self,
+        ctx: JobContext,
+        settings: LiveKitSettings,
+        minutes: MinutesSettings,
+        room_settings: RoomSettings | None = None,
+    ) -> None:
+        self.room_settings = room_settings or RoomSettings()
         self.ctx = ctx
         self.settings = settings
         self.minutes_settings = minutes
@@ -76,7 +83,7 @@ class RoomSession:
         self.kept_audio: SessionAudio | None = None
         self.room_ended = False
         self.room = ctx.room
-        self.empty_grace = env_float("ROOM_EMPTY_GRACE", 15.0, minimum=0.0)
+        self.empty_grace = self.room_settings.empty_grace
         self.engine = get_engine()
         self.pipelines: dict[str, TrackPipeline] = {}
         self.captions_on = True
@@ -324,7 +331,7 @@ class RoomSession:
             self.publisher.publish(caption)
         if self.keeper is not None:
             self.keeper.caption(caption)
-        if caption.final and LOG_TRANSCRIPTS:
+        if caption.final and self.room_settings.log_transcripts:
             logger.info("caption %s: %s", participant.identity, caption.text)
         elif caption.final:
             logger.info(
@@ -475,8 +482,13 @@ class RoomSession:
         return json.dumps({"items": items, "next": index, "total": len(history)}, ensure_ascii=False)
 
 
-async def run_room_session(ctx: JobContext, settings: LiveKitSettings, minutes: MinutesSettings) -> None:
-    session = RoomSession(ctx, settings, minutes)
+async def run_room_session(
+    ctx: JobContext,
+    settings: LiveKitSettings,
+    minutes: MinutesSettings,
+    room_settings: RoomSettings | None = None,
+) -> None:
+    session = RoomSession(ctx, settings, minutes, room_settings)
     try:
         await session.run()
     finally:

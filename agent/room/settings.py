@@ -1,0 +1,20 @@
+"""Settings of the live room agent, read once when the worker starts (one-line errors)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from agent.config import env_bool, env_float
+
+
+@dataclass(frozen=True)
+class RoomSettings:
+    empty_grace: float = 15.0  # seconds without a human before the meeting ends
+    log_transcripts: bool = False  # caption text in logs: debugging only
+
+    @classmethod
+    def from_env(cls) -> RoomSettings:
+        return cls(
+            empty_grace=env_float("ROOM_EMPTY_GRACE", 15.0, minimum=0.0),
+            log_transcripts=env_bool("LOG_TRANSCRIPTS", False),
+        )
