@@ -18,7 +18,7 @@ from agent.asr.settings import AsrSettings
 from agent.asr.shared import get_engine
 from agent.config import LiveKitSettings, env_bool, env_choice, env_int
 from agent.load import make_load_fnc, register_engine_load
-from agent.minutes.background import start_minutes_service, wait_for_minutes
+from agent.meeting.service import start_minutes_service, wait_for_minutes
 from agent.minutes.settings import MinutesSettings
 from agent.room.dispatch import AGENT_DISPLAY_NAME, agent_identity, heartbeat_attributes, room_has_agent
 from agent.room.sentinel import start_sentinel

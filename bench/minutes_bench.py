@@ -32,7 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from agent.minutes.pipeline import finish_meeting
+from agent.meeting.finish import finish_meeting
 from agent.minutes.settings import MinutesSettings
 from agent.transcript.journal import Journal
 from agent.transcript.segment import Segment

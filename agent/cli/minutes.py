@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 
 from agent.delivery.files import minutes_dir, write_minutes_files
+from agent.meeting.deliver import enqueue_deliveries, outbox_for, process_outbox
 from agent.minutes.builder import build_minutes
-from agent.minutes.pipeline import enqueue_deliveries, outbox_for, process_outbox
 from agent.minutes.settings import MinutesSettings
 from agent.transcript.journal import read_journal
 

@@ -7,7 +7,6 @@ optional ``diarization`` extra (``scripts/install-diarization.sh``). ``DIARIZATI
 - ``diarize_file(path) -> [(start, end, speaker)]``, ``diarize_audio``, ``to_rttm`` / ``write_rttm``
 - ``label_transcript`` / ``diarize_transcript`` for the CLI, ``label_segments`` for live segments
 - ``second_pass(track_audio_path, live_segments, settings)`` (async)
-- ``finalize_session(session_id, segments)``: the room-end hook before the minutes
 """
 
 from agent.diarize.api import (
@@ -23,7 +22,6 @@ from agent.diarize.api import (
     word_label_agreement,
     write_rttm,
 )
-from agent.diarize.room import finalize_session, process_track
 from agent.diarize.second_pass import second_pass
 from agent.diarize.settings import DiarizationSettings, SecondPassSettings
 
@@ -35,11 +33,9 @@ __all__ = [
     "diarize_audio",
     "diarize_file",
     "diarize_transcript",
-    "finalize_session",
     "label_segments",
     "label_transcript",
     "participant_label",
-    "process_track",
     "second_pass",
     "to_rttm",
     "word_label_agreement",

@@ -1,24 +1,11 @@
-"""Meeting minutes: built from the journal when the room ends, summarised by any
-OpenAI-compatible LLM (map-reduce), and delivered by e-mail, webhook and files.
+"""Meeting minutes from a journal: summarised by any OpenAI-compatible LLM (map-reduce), with an
+extractive fallback, rendered as Markdown, HTML, text, WebVTT and SRT.
 
-The room agent uses ``finish_meeting``, ``process_outbox`` and ``recover_unfinished`` from
-``agent.minutes.pipeline``; they are imported lazily here to keep ``import agent.minutes`` light.
+Writing them at the end of a meeting and delivering them is ``agent.meeting``'s job.
 """
 
-from __future__ import annotations
+from agent.minutes.builder import build_minutes
+from agent.minutes.model import Minutes
+from agent.minutes.settings import LLMSettings, MinutesSettings, SMTPSettings, WebhookSettings
 
-from typing import Any
-
-__all__ = ["MinutesResult", "MinutesSettings", "finish_meeting", "process_outbox", "recover_unfinished"]
-
-
-def __getattr__(name: str) -> Any:
-    if name == "MinutesSettings":
-        from agent.minutes.settings import MinutesSettings
-
-        return MinutesSettings
-    if name in __all__:
-        from agent.minutes import pipeline
-
-        return getattr(pipeline, name)
-    raise AttributeError(name)
+__all__ = ["LLMSettings", "Minutes", "MinutesSettings", "SMTPSettings", "WebhookSettings", "build_minutes"]

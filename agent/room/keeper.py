@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from agent.minutes.background import submit_minutes
-from agent.minutes.pipeline import finish_meeting
+from agent.meeting.finish import finish_meeting
+from agent.meeting.service import submit_minutes
 from agent.minutes.settings import MinutesSettings
 from agent.room.captions import Caption
 from agent.transcript.journal import Journal

@@ -153,8 +153,8 @@ def test_minutes_keep_live_segments_of_an_unreadable_track(tmp_path, caplog):
     """A track whose only kept file is empty: the minutes keep its live captions, one warning."""
     import asyncio
 
-    from agent.diarize import finalize_session
     from agent.diarize.settings import DiarizationSettings, SecondPassSettings
+    from agent.meeting.kept_audio import finalize_session
     from agent.transcript.segment import Segment
 
     t0 = 1_700_000_000.0

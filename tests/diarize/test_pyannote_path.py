@@ -103,8 +103,9 @@ def test_diarize_file_and_room_hook(diarization_extra, sample, tmp_path, monkeyp
     import asyncio
 
     from agent.audio.keep import SessionAudio
-    from agent.diarize import diarize_file, finalize_session
+    from agent.diarize import diarize_file
     from agent.diarize.settings import DiarizationSettings, SecondPassSettings
+    from agent.meeting.kept_audio import finalize_session
     from agent.transcript.segment import Segment
 
     turns = diarize_file(sample.wav)

@@ -1,4 +1,4 @@
-"""Minutes yield the CPU to live captions (see ``agent.minutes.background``)."""
+"""Minutes yield the CPU to live captions (see ``agent.meeting.service``)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import asyncio
 import os
 import threading
 
-from agent.minutes.background import MINUTES_NICENESS, new_minutes_loop
+from agent.meeting.service import MINUTES_NICENESS, new_minutes_loop
 
 
 def niceness() -> int:

@@ -12,7 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from agent.delivery.outbox import Outbox
-from agent.minutes.pipeline import finish_meeting, outbox_for, process_outbox, recover_unfinished
+from agent.meeting.deliver import outbox_for, process_outbox
+from agent.meeting.finish import finish_meeting, recover_unfinished
 from agent.minutes.settings import MinutesSettings
 from agent.transcript.journal import Journal
 from agent.transcript.segment import Segment
@@ -215,7 +216,7 @@ async def test_a_worker_with_a_stale_view_of_the_outbox_does_not_resend(
     smtp_server: SMTPSink,
 ) -> None:
     """Worker B listed the record as due, then worker A sent it: B re-reads under the claim."""
-    from agent.minutes.pipeline import _attempt
+    from agent.meeting.deliver import _attempt
 
     settings = make_settings(**smtp_env(smtp_server))
     await finish_meeting(make_journal(sid="RM_stale").path, settings, deliver=False)

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from agent.minutes.pipeline import finish_meeting
+from agent.meeting.finish import finish_meeting
 from agent.minutes.settings import MinutesSettings
 from agent.transcript.journal import Journal
 

@@ -8,9 +8,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from agent.meeting.finish import finish_meeting
 from agent.minutes.builder import build_minutes
 from agent.minutes.chunking import SAFETY_TOKENS, estimate_messages
-from agent.minutes.pipeline import finish_meeting
 from agent.minutes.settings import MinutesSettings
 from agent.transcript.journal import Journal
 from agent.transcript.segment import Segment

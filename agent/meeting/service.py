@@ -17,7 +17,8 @@ import os
 import threading
 from pathlib import Path
 
-from agent.minutes.pipeline import process_outbox, recover_unfinished
+from agent.meeting.deliver import process_outbox
+from agent.meeting.finish import recover_unfinished
 from agent.minutes.settings import MinutesSettings
 
 logger = logging.getLogger("greffier.minutes")

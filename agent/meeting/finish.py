@@ -1,4 +1,5 @@
-"""The end of a meeting: claim → build minutes → write files → queue deliveries → send.
+"""The end of a meeting: claim → kept audio (diarization, second pass) → minutes → files →
+queue deliveries → send.
 
 ``finish_meeting`` is what the room agent calls when the room ends (and what a restarted worker
 calls for each journal ``recover_unfinished`` finds). ``process_outbox`` is what the worker calls
@@ -19,13 +20,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agent import metrics
 from agent.audio.keep import discard_session_audio
 from agent.delivery.files import load_minutes, minutes_dir, write_minutes_files
-from agent.delivery.mail import EmailError, build_email, send_email
-from agent.delivery.outbox import DONE, Delivery, Outbox
-from agent.delivery.webhook import WebhookError, send_webhook
-from agent.diarize.room import finalize_session
+from agent.meeting.deliver import enqueue_deliveries, outbox_for, process_outbox
+from agent.meeting.kept_audio import finalize_session
 from agent.minutes.builder import build_minutes
 from agent.minutes.model import Minutes
 from agent.minutes.settings import MinutesSettings
@@ -44,34 +42,6 @@ class MinutesResult:
     files: dict[str, Path] = field(default_factory=dict)
     deliveries: dict[str, str] = field(default_factory=dict)  # delivery_id -> state
     seconds: float = 0.0
-
-
-def outbox_for(settings: MinutesSettings) -> Outbox:
-    send_timeout = max(120.0, 4 * max(settings.smtp.timeout_s, settings.webhook.timeout_s))
-    return Outbox(
-        settings.data_dir,
-        max_attempts=settings.outbox_max_attempts,
-        backoff_s=settings.outbox_backoff_s,
-        backoff_max_s=settings.outbox_backoff_max_s,
-        send_timeout_s=send_timeout,
-    )
-
-
-def enqueue_deliveries(
-    minutes: Minutes, directory: Path, settings: MinutesSettings, *, key: str = "auto"
-) -> list[Delivery]:
-    """Queue one delivery per configured channel; recipients come from the room metadata only."""
-    outbox = outbox_for(settings)
-    queued = []
-    if settings.smtp.enabled and minutes.recipients:
-        queued.append(
-            outbox.enqueue(minutes.session_id, "email", directory, recipients=minutes.recipients, key=key)[0]
-        )
-    elif settings.smtp.enabled:
-        log.info("minutes %s: no recipients in the room metadata; no e-mail", minutes.session_id)
-    if settings.webhook.enabled:
-        queued.append(outbox.enqueue(minutes.session_id, "webhook", directory, key=key)[0])
-    return queued
 
 
 async def finish_meeting(
@@ -155,55 +125,6 @@ async def _keep_alive(claim: FileClaim, every: float) -> None:
         claim.refresh()
 
 
-async def process_outbox(
-    settings: MinutesSettings, *, session_id: str | None = None, now: float | None = None
-) -> list[Delivery]:
-    """Attempt every due delivery (all sessions, or one); returns the records after the attempt."""
-    outbox = outbox_for(settings)
-    due = outbox.due(now, session_id)
-    results = await asyncio.gather(*(_attempt(outbox, d, settings) for d in due))
-    return [r for r in results if r is not None]
-
-
-async def _attempt(outbox: Outbox, delivery: Delivery, settings: MinutesSettings) -> Delivery | None:
-    claim = outbox.claim(delivery)
-    if claim is None:
-        return None  # another worker is sending it
-    try:
-        current = outbox.load(delivery.delivery_id)  # re-read under the claim
-        if current.state != "pending":
-            return current
-        try:
-            minutes = load_minutes(Path(current.minutes_dir))
-            if current.channel == "email":
-                if not settings.smtp.enabled:
-                    raise EmailError("SMTP_HOST not configured")
-                msg = build_email(
-                    minutes,
-                    sender=settings.smtp.sender,
-                    recipients=current.recipients,
-                    message_id=current.delivery_id,
-                )
-                await send_email(settings.smtp, msg, current.recipients)
-            elif current.channel == "webhook":
-                if not settings.webhook.enabled:
-                    raise WebhookError("MINUTES_WEBHOOK_URL not configured")
-                await send_webhook(settings.webhook, minutes, current.delivery_id)
-            else:
-                raise ValueError(f"unknown channel {current.channel!r}")
-        except (EmailError, WebhookError) as exc:
-            metrics.minutes_results.labels(current.channel, "failed").inc()
-            return outbox.mark_failed(current, f"{type(exc).__name__}: {exc}")
-        except Exception as exc:  # a delivery boundary: one bad record must not stop the others
-            metrics.minutes_results.labels(current.channel, "failed").inc()
-            return outbox.mark_failed(current, type(exc).__name__)
-        log.info("outbox: %s delivered", current.delivery_id)
-        metrics.minutes_results.labels(current.channel, "delivered").inc()
-        return outbox.mark_done(current)
-    finally:
-        claim.release()
-
-
 async def recover_unfinished(settings: MinutesSettings) -> list[MinutesResult]:
     """For a (re)started worker: finish every meeting whose minutes are still owed."""
     results = []
@@ -211,13 +132,3 @@ async def recover_unfinished(settings: MinutesSettings) -> list[MinutesResult]:
         log.info("minutes: recovering unfinished journal %s", path.name)
         results.append(await finish_meeting(path, settings))
     return results
-
-
-__all__ = [
-    "DONE",
-    "MinutesResult",
-    "enqueue_deliveries",
-    "finish_meeting",
-    "process_outbox",
-    "recover_unfinished",
-]
