@@ -69,7 +69,8 @@ def second_pass_wer(wav: Path, live: dict, reference: str, model: str, beam: int
     from agent.audio.keep import SessionAudio
     from agent.diarize.second_pass import second_pass
     from agent.diarize.settings import SecondPassSettings
-    from agent.transcript.segment import Segment, SegmentWord
+    from agent.timebase import Word
+    from agent.transcript.segment import Segment
 
     t0 = 1_700_000_000.0
     with tempfile.TemporaryDirectory() as tmp:
@@ -78,7 +79,7 @@ def second_pass_wer(wav: Path, live: dict, reference: str, model: str, beam: int
         meta = keeper.close()
         segments = [
             Segment(f"s{i}", "speaker", "Speaker", t0 + s["start"], t0 + s["end"], s["text"], "en", "TR",
-                    tuple(SegmentWord(w["text"], t0 + w["start"], t0 + w["end"]) for w in s["words"]))
+                    tuple(Word(w["text"], t0 + w["start"], t0 + w["end"]) for w in s["words"]))
             for i, s in enumerate(live["segments"])
         ]  # fmt: skip
         start = time.perf_counter()

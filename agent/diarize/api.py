@@ -6,6 +6,7 @@ Nothing here imports torch at module import; ``diarize_audio`` / ``diarize_file`
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import os
 import string
@@ -194,7 +195,7 @@ def write_rttm(
 
 
 # --------------------------------------------------------------------------------------------
-# Transcripts (agent.cli.transcribe.Transcript) and live segments (agent.transcript.segment)
+# Transcripts (agent.transcript.Transcript) and live segments (agent.transcript.segment)
 # --------------------------------------------------------------------------------------------
 
 
@@ -203,28 +204,27 @@ def label_transcript(
 ) -> Any:
     """Split the transcript's segments at speaker changes and set each one's ``speaker``.
 
-    Works on ``agent.cli.transcribe.Transcript`` (segments with ``words`` on the file's clock).
+    Works on ``agent.transcript.document.Transcript`` (segments with ``words`` on the file's clock).
     Each word goes to the speaker overlapping it most; a segment without words takes the speaker
     overlapping it most. Returns the same transcript object, modified."""
-    from agent.cli.transcribe import TranscriptSegment
-
     turns = [t if isinstance(t, SpeakerTurn) else SpeakerTurn(*t) for t in turns]
     joiner = " "
     out: list[Any] = []
     for seg in transcript.segments:
         if not seg.words:
             who = speaker_at(turns, seg.start, seg.end)
-            seg.speaker = participant_label(participant, who) if who else seg.speaker
-            out.append(seg)
+            label = participant_label(participant, who) if who else seg.speaker_name
+            out.append(dataclasses.replace(seg, speaker_name=label))
             continue
         for who, words in speaker_runs(seg.words, word_speakers(seg.words, turns)):
             out.append(
-                TranscriptSegment(
+                dataclasses.replace(
+                    seg,
                     start=words[0].start,
                     end=words[-1].end,
                     text=joiner.join(w.text.strip() for w in words).strip(),
-                    words=words,
-                    speaker=participant_label(participant, who) if who else seg.speaker,
+                    words=tuple(words),
+                    speaker_name=participant_label(participant, who) if who else seg.speaker_name,
                 )
             )
     transcript.segments = out

@@ -14,8 +14,9 @@ from agent.meeting.finish import finish_meeting
 from agent.meeting.service import submit_minutes
 from agent.minutes.settings import MinutesSettings
 from agent.room.captions import Caption
+from agent.timebase import Word
 from agent.transcript.journal import Journal
-from agent.transcript.segment import Segment, SegmentWord
+from agent.transcript.segment import Segment
 
 logger = logging.getLogger("greffier.transcript")
 
@@ -30,7 +31,7 @@ def segment_from_caption(c: Caption) -> Segment:
         text=c.text,
         language=c.language,
         track_id=c.track_sid,
-        words=tuple(SegmentWord(t, s, e, p) for t, s, e, p in c.words),
+        words=tuple(Word(t, s, e, p) for t, s, e, p in c.words),
     )
 
 

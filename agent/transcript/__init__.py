@@ -2,14 +2,13 @@
 
 from agent.transcript.journal import Journal, JournalData, find_unfinished, read_journal
 from agent.transcript.metadata import RoomMetadata, parse_room_metadata
-from agent.transcript.segment import Segment, SegmentWord
+from agent.transcript.segment import Segment
 
 __all__ = [
     "Journal",
     "JournalData",
     "RoomMetadata",
     "Segment",
-    "SegmentWord",
     "find_unfinished",
     "parse_room_metadata",
     "read_journal",

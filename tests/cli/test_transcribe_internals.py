@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import io
 import json
-import sys
-import types
 from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
+from agent.asr import offline
+from agent.asr.offline import ResolvedModel, transcribe_offline
+from agent.asr.settings import AsrSettings
 from agent.audio import AudioReader, write_wav
 from agent.cli import transcribe
-from agent.cli.transcribe import WhisperSettings, transcribe_offline
+from agent.timebase import Word
+from agent.transcript.document import Transcript
+from agent.transcript.segment import Segment
 
-SETTINGS = WhisperSettings("fake", "/fake", "cpu", "int8", None, True)
+SETTINGS = ResolvedModel("fake", "/fake", "cpu", "int8", None, True)
 
 
 class FakeModel:
@@ -77,39 +80,23 @@ def tiny_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("WHISPER_LANGUAGE", raising=False)
 
 
-def test_stream_without_engine_is_a_clear_error(
+def test_stream_mode_runs_the_engine_with_the_cli_settings(
     short_wav: Path, tiny_env: None, monkeypatch: pytest.MonkeyPatch, capsys
 ) -> None:
-    monkeypatch.setitem(sys.modules, "agent.asr.offline_stream", None)  # import fails
-    assert transcribe.main([str(short_wav), "--stream"]) == 1
-    err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1
-    assert "agent.asr.offline_stream" in err
+    calls: list[tuple[np.ndarray, float, AsrSettings]] = []
 
+    def fake_stream(audio: np.ndarray, speed: float, settings: AsrSettings, **_: object) -> Transcript:
+        calls.append((audio, speed, settings))
+        word = Word("hi", 1.0, 1.3, 0.9, first_seen=1.5, committed_at=2.2)
+        seg = Segment(start=1.0, end=1.3, text="hi", words=(word,))
+        return Transcript([seg], language="en", duration=len(audio) / 16_000, mode="stream")
 
-def test_stream_hook_calls_run_stream(
-    short_wav: Path, tiny_env: None, monkeypatch: pytest.MonkeyPatch, capsys
-) -> None:
-    calls: list[tuple] = []
-
-    def run_stream(audio: np.ndarray, speed: float, **kwargs):
-        calls.append((audio, speed, kwargs))
-        word = SimpleNamespace(start=1.0, end=1.3, text="hi", probability=0.9,
-                               first_seen=1.5, final_at=2.2)  # fmt: skip
-        seg = SimpleNamespace(start=1.0, end=1.3, text="hi", words=[word])
-        return SimpleNamespace(segments=[seg], language="en")
-
-    fake = types.ModuleType("agent.asr.offline_stream")
-    fake.run_stream = run_stream  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "agent.asr.offline_stream", fake)
+    monkeypatch.setattr(transcribe, "transcribe_stream", fake_stream)
     assert transcribe.main([str(short_wav), "--speed", "4", "-f", "json"]) == 0  # implies --stream
-    (audio, speed, kwargs), = calls  # fmt: skip
+    (audio, speed, settings), = calls  # fmt: skip
     assert audio.dtype == np.float32 and len(audio) == 4 * 16_000
     assert speed == 4.0
-    assert kwargs["model_path"].endswith("model") and kwargs["local_files_only"] is True
-    assert kwargs["sample_rate"] == 16_000 and kwargs["language"] is None
-    assert kwargs["model"] == "tiny.en" and kwargs["beam_size"] is None
-    kwargs["progress"](2.0)  # the engine reports audio seconds done
+    assert settings.model == "tiny.en" and settings.language is None and settings.beam_size == 1
     data = json.loads(capsys.readouterr().out)
     assert data["mode"] == "stream" and data["model"] == "tiny.en"
     assert data["segments"][0]["words"][0]["final_at"] == 2.2
@@ -123,30 +110,28 @@ def test_bad_speed_is_rejected(short_wav: Path, bad: str) -> None:
     assert info.value.code == 2
 
 
-def test_stream_hook_passes_only_accepted_keywords(
+def test_stream_mode_takes_language_and_beam_overrides(
     short_wav: Path, tiny_env: None, monkeypatch: pytest.MonkeyPatch, capsys
 ) -> None:
-    seen: dict = {}
+    seen: list[AsrSettings] = []
 
-    def run_stream(audio: np.ndarray, speed: float, *, language: str | None = None):
-        seen.update(language=language, speed=speed)
-        return []
+    def fake_stream(audio: np.ndarray, speed: float, settings: AsrSettings, **_: object) -> Transcript:
+        seen.append(settings)
+        return Transcript([], mode="stream")
 
-    fake = types.ModuleType("agent.asr.offline_stream")
-    fake.run_stream = run_stream  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "agent.asr.offline_stream", fake)
-    assert transcribe.main([str(short_wav), "--stream", "--language", "fr"]) == 0
-    assert seen == {"language": "fr", "speed": 1.0}
+    monkeypatch.setattr(transcribe, "transcribe_stream", fake_stream)
+    assert transcribe.main([str(short_wav), "--stream", "--language", "fr", "--beam-size", "3"]) == 0
+    assert (seen[0].language, seen[0].beam_size) == ("fr", 3)
     assert capsys.readouterr().out == ""
 
 
 @pytest.mark.parametrize("total", [600.0, None])
 def test_progress_bar_counts_audio_seconds(total: float | None) -> None:
     out = io.StringIO()
-    bar = transcribe._progress_bar(total, True, out)
+    bar = offline._progress_bar(total, True, out)
     bar.update(150.0)
     bar.close()
     assert "transcribing" in out.getvalue() and "150" in out.getvalue()
     quiet = io.StringIO()
-    transcribe._progress_bar(total, None, quiet).close()  # auto: not a terminal -> nothing
+    offline._progress_bar(total, None, quiet).close()  # auto: not a terminal -> nothing
     assert quiet.getvalue() == ""

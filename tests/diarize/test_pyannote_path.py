@@ -64,14 +64,14 @@ def test_rttm_round_trip(sample_turns):
 
 
 def test_label_transcript_splits_at_speaker_change():
-    from agent.cli.transcribe import Transcript, TranscriptSegment, TranscriptWord, render
+    from agent.timebase import Word
+    from agent.transcript.document import Transcript
+    from agent.transcript.segment import Segment
+    from agent.transcript.writers import render
 
-    words = [
-        TranscriptWord(0.0, 0.4, "hello"),
-        TranscriptWord(0.5, 0.9, "there"),
-        TranscriptWord(1.2, 1.6, "hi"),
-    ]
-    transcript = Transcript(segments=[TranscriptSegment(0.0, 1.6, "hello there hi", words)], language="en")
+    words = (Word("hello", 0.0, 0.4), Word("there", 0.5, 0.9), Word("hi", 1.2, 1.6))
+    segment = Segment(start=0.0, end=1.6, text="hello there hi", words=words)
+    transcript = Transcript(segments=[segment], language="en")
     turns = [SpeakerTurn(0.0, 1.0, "A"), SpeakerTurn(1.1, 2.0, "B")]
     label_transcript(transcript, turns, participant="Salle Jaurès")
     assert [(s.speaker, s.text) for s in transcript.segments] == [
@@ -82,13 +82,14 @@ def test_label_transcript_splits_at_speaker_change():
 
 
 def test_label_live_segments():
-    from agent.transcript.segment import Segment, SegmentWord
+    from agent.timebase import Word
+    from agent.transcript.segment import Segment
 
     t0 = 1_700_000_000.0
     seg = Segment(
         segment_id="s1", speaker_identity="room-1", speaker_name="Salle Jaurès", start=t0 + 1, end=t0 + 3,
         text="yes no", language="fr", track_id="TR_1",
-        words=(SegmentWord("yes", t0 + 1.0, t0 + 1.4), SegmentWord("no", t0 + 2.5, t0 + 2.9)),
+        words=(Word("yes", t0 + 1.0, t0 + 1.4), Word("no", t0 + 2.5, t0 + 2.9)),
     )  # fmt: skip
     out = label_segments([seg], [SpeakerTurn(0.9, 2.0, "A"), SpeakerTurn(2.2, 3.5, "B")], start_wall=t0)
     assert [(s.speaker_name, s.speaker_identity, s.text) for s in out] == [
@@ -136,11 +137,14 @@ def test_diarize_file_and_room_hook(diarization_extra, sample, tmp_path, monkeyp
 
 
 def test_cli_render_labelled():
-    from agent.cli.transcribe import Transcript, TranscriptSegment, TranscriptWord
-    from agent.diarize.cli import render_labelled
+    from agent.cli.diarize import render_labelled
+    from agent.timebase import Word
+    from agent.transcript.document import Transcript
+    from agent.transcript.segment import Segment
 
-    words = [TranscriptWord(0.0, 0.4, "hello"), TranscriptWord(1.2, 1.6, "hi")]
-    transcript = Transcript(segments=[TranscriptSegment(0.0, 1.6, "hello hi", words)], language="en")
+    words = (Word("hello", 0.0, 0.4), Word("hi", 1.2, 1.6))
+    segment = Segment(start=0.0, end=1.6, text="hello hi", words=words)
+    transcript = Transcript(segments=[segment], language="en")
     turns = [SpeakerTurn(0.0, 1.0, "A"), SpeakerTurn(1.1, 2.0, "B")]
     label_transcript(transcript, turns)
     vtt = render_labelled(transcript, turns, "vtt")

@@ -8,7 +8,8 @@ import pytest
 
 from agent.diarize.second_pass import align_words, second_pass
 from agent.diarize.settings import SecondPassSettings
-from agent.transcript.segment import Segment, SegmentWord
+from agent.timebase import Word
+from agent.transcript.segment import Segment
 
 
 def _seg(i, who, a, b, text=""):
@@ -18,8 +19,8 @@ def _seg(i, who, a, b, text=""):
 def test_align_keeps_speakers_and_adds_orphans():
     live = [_seg(1, "alice", 10.0, 12.0, "helo"), _seg(2, "bob", 12.5, 14.0, "wurld")]
     words = [
-        SegmentWord("Hello", 10.1, 10.5), SegmentWord("again.", 10.6, 11.9),
-        SegmentWord("World", 12.6, 13.0), SegmentWord("late", 14.5, 14.8), SegmentWord("far", 30.0, 30.4),
+        Word("Hello", 10.1, 10.5), Word("again.", 10.6, 11.9),
+        Word("World", 12.6, 13.0), Word("late", 14.5, 14.8), Word("far", 30.0, 30.4),
     ]  # fmt: skip
     out = align_words(words, live)
     assert [(s.speaker_identity, s.text) for s in out] == [

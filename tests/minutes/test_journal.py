@@ -11,14 +11,15 @@ from pathlib import Path
 
 import pytest
 
+from agent.timebase import Word
 from agent.transcript.journal import Journal, find_unfinished, read_journal
 from agent.transcript.metadata import parse_room_metadata
-from agent.transcript.segment import Segment, SegmentWord
+from agent.transcript.segment import Segment
 
 
 def seg(i: int, t0: float = 1_700_000_000.0, who: str = "alice") -> Segment:
     return Segment(f"s{i}", who, who.title(), t0 + i, t0 + i + 0.8, f"sentence {i}", "en",
-                   words=(SegmentWord("sentence", t0 + i, t0 + i + 0.4),))
+                   words=(Word("sentence", t0 + i, t0 + i + 0.4),))
 
 
 def test_records_are_durable_lines_and_round_trip(data_dir: Path) -> None:

@@ -1,6 +1,6 @@
 """What ``python -m agent transcribe FILE --diarize [--format json|rttm|vtt]`` needs, in one place.
 
-``agent/cli/transcribe.py`` calls ``diarize_for_cli`` after transcribing and ``render_labelled``
+``agent.cli.transcribe`` calls ``diarize_for_cli`` after transcribing and ``render_labelled``
 instead of ``render`` (see README: "Speakers on shared microphones" for the wiring).
 """
 
@@ -8,18 +8,19 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
 from agent.diarize.api import SpeakerTurn, diarize_transcript, to_rttm
 from agent.diarize.pipeline import DiarizationUnavailableError
 from agent.diarize.settings import DiarizationSettings
+from agent.transcript.document import Transcript
+from agent.transcript.writers import render
 
 __all__ = ["DiarizationUnavailableError", "diarize_for_cli", "render_labelled"]
 
 
 def diarize_for_cli(
-    transcript: Any, path: str | os.PathLike[str], participant: str = ""
-) -> tuple[Any, list[SpeakerTurn]]:
+    transcript: Transcript, path: str | os.PathLike[str], participant: str = ""
+) -> tuple[Transcript, list[SpeakerTurn]]:
     """Label the transcript's segments with speakers A, B... (or "<participant> (A)").
 
     Raises ``DiarizationUnavailableError`` (one-line message) when the extra is missing. The
@@ -33,12 +34,12 @@ def diarize_for_cli(
     return transcript, turns
 
 
-def render_labelled(transcript: Any, turns: list[SpeakerTurn] | None, fmt: str, source: str = "") -> str:
+def render_labelled(
+    transcript: Transcript, turns: list[SpeakerTurn] | None, fmt: str, source: str = ""
+) -> str:
     """``rttm`` from the turns; any other format through the CLI's own ``render``."""
     if fmt == "rttm":
         if turns is None:
             raise ValueError("--format rttm needs --diarize")
         return to_rttm(turns, uri=Path(source).stem or "audio")
-    from agent.cli.transcribe import render
-
     return render(transcript, fmt)

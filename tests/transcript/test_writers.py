@@ -1,30 +1,25 @@
-"""The writers shared by the offline and streaming paths, on hand-built transcripts."""
+"""The transcript writers shared by the offline and streaming paths, on hand-built transcripts."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from types import SimpleNamespace
 
-from agent.cli.transcribe import (
-    Transcript,
-    TranscriptSegment,
-    TranscriptWord,
-    coerce_transcript,
-    render,
-    to_cues,
-)
+from agent.timebase import Word
+from agent.transcript.document import Transcript
+from agent.transcript.segment import Segment
+from agent.transcript.writers import render, to_cues
 
 
-def words_for(text: str, start: float, step: float = 0.4) -> list[TranscriptWord]:
-    return [
-        TranscriptWord(start + i * step, start + i * step + step * 0.8, w, 0.9)
-        for i, w in enumerate(text.split())
-    ]
+def words_for(text: str, start: float, step: float = 0.4) -> tuple[Word, ...]:
+    return tuple(
+        Word(w, start + i * step, start + i * step + step * 0.8, 0.9) for i, w in enumerate(text.split())
+    )
 
 
-def segment(text: str, start: float, speaker: str | None = None) -> TranscriptSegment:
+def segment(text: str, start: float, speaker: str = "") -> Segment:
     words = words_for(text, start)
-    return TranscriptSegment(start, words[-1].end, text, words, speaker)
+    return Segment(start=start, end=words[-1].end, text=text, words=words, speaker_name=speaker)
 
 
 def test_text_is_one_line_per_segment() -> None:
@@ -35,7 +30,8 @@ def test_text_is_one_line_per_segment() -> None:
 
 def test_json_keeps_stream_timings_only_when_set() -> None:
     seg = segment("one two", 1.0)
-    seg.words[0].first_seen, seg.words[0].final_at = 1.55, 2.1
+    first_word = dataclasses.replace(seg.words[0], first_seen=1.55, committed_at=2.1)
+    seg = dataclasses.replace(seg, words=(first_word, *seg.words[1:]))
     data = json.loads(render(Transcript([seg], language="en", mode="stream"), "json"))
     first, second = data["segments"][0]["words"]
     assert (first["first_seen"], first["final_at"]) == (1.55, 2.1)
@@ -73,7 +69,7 @@ def test_cues_flow_across_segments_and_break_on_speaker_and_pause() -> None:
 
 
 def test_segments_without_words_stay_whole_and_cjk_has_no_spaces() -> None:
-    tr = Transcript([TranscriptSegment(0.0, 2.0, "No words here.")])
+    tr = Transcript([Segment(start=0.0, end=2.0, text="No words here.")])
     assert render(tr, "srt") == "1\n00:00:00,000 --> 00:00:02,000\nNo words here.\n"
     ja = Transcript([segment("今日は いい 天気", 0.0)], language="ja")
     assert to_cues(ja)[0].text == "今日はいい天気"
@@ -82,14 +78,3 @@ def test_segments_without_words_stay_whole_and_cjk_has_no_spaces() -> None:
 def test_vtt_escapes_text() -> None:
     out = render(Transcript([segment("a <b> & c", 0.0)]), "vtt")
     assert "a &lt;b&gt; &amp; c" in out
-
-
-def test_coerce_duck_typed_stream_results() -> None:
-    word = SimpleNamespace(start=0.1, end=0.4, word=" hi", probability=0.8, first_seen=0.5)
-    seg = SimpleNamespace(start=0.1, end=0.4, text=" hi", words=[word])
-    result = SimpleNamespace(segments=[seg], language="en")
-    tr = coerce_transcript(result, mode="stream")
-    assert tr.language == "en" and tr.mode == "stream"
-    (w,) = tr.segments[0].words
-    assert (w.text, w.first_seen, w.final_at) == (" hi", 0.5, None)
-    assert coerce_transcript([seg]).segments[0].text == " hi"
