@@ -7,7 +7,6 @@ worker shares one loaded speech model and one decode scheduler; see README "Scal
 
 from __future__ import annotations
 
-import logging
 import sys
 from dataclasses import dataclass
 
@@ -18,6 +17,7 @@ from agent.asr.settings import AsrSettings
 from agent.asr.shared import get_engine
 from agent.config import LiveKitSettings, env_bool, env_choice, env_int
 from agent.load import make_load_fnc, register_engine_load
+from agent.logs import get_logger
 from agent.meeting.service import start_minutes_service, wait_for_minutes
 from agent.minutes.settings import MinutesSettings
 from agent.room.dispatch import AGENT_DISPLAY_NAME, agent_identity, heartbeat_attributes, room_has_agent
@@ -25,7 +25,7 @@ from agent.room.sentinel import start_sentinel
 from agent.room.session import run_room_session
 from agent.room.settings import RoomSettings
 
-logger = logging.getLogger("greffier.worker")
+logger = get_logger(__name__)
 
 
 @dataclass(frozen=True)

@@ -29,11 +29,12 @@ from agent.asr.events import Word
 from agent.asr.language import LanguageVote
 from agent.asr.models import is_local_model, resolve_whisper_model
 from agent.asr.settings import AsrSettings
+from agent.logs import get_logger
 
 if TYPE_CHECKING:
     from agent.asr.recognizer import DecodeJob
 
-logger = logging.getLogger("greffier.asr")
+logger = get_logger(__name__)
 # faster-whisper logs every call at INFO ("Processing audio with duration..."): too chatty live.
 logging.getLogger("faster_whisper").setLevel(logging.WARNING)
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import threading
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -29,8 +28,9 @@ from agent.asr.recognizer import SAMPLE_RATE, DecodeJob, StreamingRecognizer
 from agent.asr.scheduler import DecodeScheduler
 from agent.asr.settings import AsrSettings
 from agent.asr.vad import SileroModel
+from agent.logs import get_logger
 
-logger = logging.getLogger("greffier.asr")
+logger = get_logger(__name__)
 
 MAX_CHUNK_SECONDS = 3.0
 

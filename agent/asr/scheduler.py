@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import logging
 import queue
 import threading
 import time
@@ -38,9 +37,11 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
+from agent.logs import get_logger
+
 BatchFn = Callable[[Sequence[Any]], Sequence[Any]]
 
-logger = logging.getLogger("greffier.asr")
+logger = get_logger(__name__)
 
 PRIORITY_FINAL = 0
 PRIORITY_INTERIM = 1

@@ -18,7 +18,9 @@ import av
 import av.error
 import numpy as np
 
-DEFAULT_SAMPLE_RATE = 16_000
+from agent.timebase import SAMPLE_RATE
+
+DEFAULT_SAMPLE_RATE = SAMPLE_RATE  # what callers get unless they ask for another rate
 
 # libswresample's default stereo -> mono matrix adds both channels at -3 dB each (a full-scale
 # in-phase signal would come out at 1.41 and clip). Capping the matrix at 1.0 makes it a mean.

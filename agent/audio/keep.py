@@ -19,7 +19,6 @@ delivered, unless ``KEEP_AUDIO=true``.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import re
 import shutil
@@ -35,12 +34,13 @@ import numpy as np
 
 from agent.audio.decode import AudioDecodeError, load_audio
 from agent.audio.wav import to_int16
-from agent.config import env_bool, env_str
+from agent.config import env_bool
+from agent.logs import get_logger
+from agent.timebase import SAMPLE_RATE
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 AUDIO_DIR = "audio"
-SAMPLE_RATE = 16_000
 MAX_GAP_FILL_S = 3600.0  # a gap longer than an hour is not filled (clock jump): times go approximate
 _GAP_TOLERANCE_S = 0.25  # jitter below this is not a gap
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
@@ -69,12 +69,9 @@ def keep_audio_enabled() -> bool:
     return env_bool("KEEP_AUDIO", False)
 
 
-def data_dir() -> Path:
-    return Path(env_str("DATA_DIR", "data") or "data")
-
-
-def session_audio_dir(session_id: str, base: str | os.PathLike[str] | None = None) -> Path:
-    return Path(base if base is not None else data_dir()) / AUDIO_DIR / safe_name(session_id)
+def session_audio_dir(session_id: str, base: str | os.PathLike[str]) -> Path:
+    """``base`` is ``DATA_DIR`` (``MinutesSettings.data_dir``, read once when the worker starts)."""
+    return Path(base) / AUDIO_DIR / safe_name(session_id)
 
 
 @dataclass
@@ -289,7 +286,7 @@ class TrackAudioKeeper:
 class SessionAudio:
     """The kept tracks of one room session: open a keeper per track, list them, discard them."""
 
-    def __init__(self, session_id: str, base: str | os.PathLike[str] | None = None, codec: str = "opus"):
+    def __init__(self, session_id: str, base: str | os.PathLike[str], codec: str = "opus"):
         self.session_id = session_id
         self.folder = session_audio_dir(session_id, base)
         self.codec = codec
@@ -333,7 +330,7 @@ class SessionAudio:
         return list_kept_tracks(self.session_id, self.folder.parent.parent)
 
 
-def list_kept_tracks(session_id: str, base: str | os.PathLike[str] | None = None) -> list[KeptTrack]:
+def list_kept_tracks(session_id: str, base: str | os.PathLike[str]) -> list[KeptTrack]:
     folder = session_audio_dir(session_id, base)
     out: list[KeptTrack] = []
     for sidecar in sorted(folder.glob("*.json")):
@@ -347,9 +344,7 @@ def list_kept_tracks(session_id: str, base: str | os.PathLike[str] | None = None
     return out
 
 
-def forget_participant_audio(
-    session_id: str, participant_identity: str, base: str | os.PathLike[str] | None = None
-) -> int:
+def forget_participant_audio(session_id: str, participant_identity: str, base: str | os.PathLike[str]) -> int:
     """Delete a participant's kept tracks (audio and sidecar) whatever ``KEEP_AUDIO`` says."""
     removed = 0
     for track in list_kept_tracks(session_id, base):
@@ -360,9 +355,7 @@ def forget_participant_audio(
     return removed
 
 
-def discard_session_audio(
-    session_id: str, base: str | os.PathLike[str] | None = None, *, keep: bool | None = None
-) -> bool:
+def discard_session_audio(session_id: str, base: str | os.PathLike[str], *, keep: bool | None = None) -> bool:
     """Delete a session's kept audio (after the minutes are delivered) unless ``KEEP_AUDIO``.
 
     Returns True when the folder was deleted (or was already gone)."""

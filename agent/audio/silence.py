@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from agent.timebase import SAMPLE_RATE
+
 FRAME_SECONDS = 0.02
 
 
@@ -20,7 +22,9 @@ def _frame_rms(audio: np.ndarray, frame: int) -> np.ndarray:
     return np.sqrt(np.mean(frames * frames, axis=1))
 
 
-def silent_frames(audio: np.ndarray, sample_rate: int = 16_000, relative_db: float = -35.0) -> np.ndarray:
+def silent_frames(
+    audio: np.ndarray, sample_rate: int = SAMPLE_RATE, relative_db: float = -35.0
+) -> np.ndarray:
     """Boolean per 20 ms frame: RMS below ``relative_db`` of the loud (95th percentile) frames."""
     rms = _frame_rms(audio, round(FRAME_SECONDS * sample_rate))
     if rms.size == 0:
@@ -37,7 +41,7 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))
 
 
-def longest_silence(audio: np.ndarray, sample_rate: int = 16_000, relative_db: float = -35.0) -> float:
+def longest_silence(audio: np.ndarray, sample_rate: int = SAMPLE_RATE, relative_db: float = -35.0) -> float:
     """Seconds of the longest silent stretch (0 when there is none)."""
     runs = _runs(silent_frames(audio, sample_rate, relative_db))
     return max((end - start for start, end in runs), default=0) * FRAME_SECONDS
@@ -45,7 +49,7 @@ def longest_silence(audio: np.ndarray, sample_rate: int = 16_000, relative_db: f
 
 def squeeze_silences(
     audio: np.ndarray,
-    sample_rate: int = 16_000,
+    sample_rate: int = SAMPLE_RATE,
     max_gap: float = 0.12,
     relative_db: float = -35.0,
 ) -> np.ndarray:

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from agent.timebase import SAMPLE_RATE
+
 
 def to_int16(samples: np.ndarray) -> np.ndarray:
     """Float samples in [-1, 1] (clipped beyond) to signed 16-bit samples."""
@@ -24,7 +26,7 @@ def to_pcm16(samples: np.ndarray) -> bytes:
     return to_int16(samples).tobytes()
 
 
-def write_wav(path: str | os.PathLike[str], samples: np.ndarray, sample_rate: int = 16_000) -> Path:
+def write_wav(path: str | os.PathLike[str], samples: np.ndarray, sample_rate: int = SAMPLE_RATE) -> Path:
     """Write mono (1-D) or interleaved multi-channel (2-D, frames x channels) float audio."""
     data = np.asarray(samples, dtype=np.float32)
     channels = 1 if data.ndim == 1 else int(data.shape[1])

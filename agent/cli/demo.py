@@ -29,6 +29,7 @@ from agent.demo.player import Speaker, participant_token
 from agent.demo.web import demo_viewer
 from agent.room.dispatch import agent_identity
 from agent.samples import pyannote_sample
+from agent.timebase import SAMPLE_RATE
 
 WORKER_LOGGERS = ("greffier",)
 
@@ -84,7 +85,7 @@ def _split_speakers(audio: np.ndarray, utterances, offset: float):  # type: igno
     tracks: dict[str, np.ndarray] = {}
     for u in utterances:
         track = tracks.setdefault(u.speaker, np.zeros_like(audio))
-        a, b = int(max(0.0, u.start - offset - 0.1) * 16000), int((u.end - offset + 0.1) * 16000)
+        a, b = int(max(0.0, u.start - offset - 0.1) * SAMPLE_RATE), int((u.end - offset + 0.1) * SAMPLE_RATE)
         track[a:b] = audio[a:b]
     return tracks
 
@@ -92,7 +93,7 @@ def _split_speakers(audio: np.ndarray, utterances, offset: float):  # type: igno
 async def _run(settings: LiveKitSettings, args: argparse.Namespace) -> int:
     sample = pyannote_sample()
     offset = 6.0  # the recording starts with 6 s of silence
-    audio = load_audio(sample.wav)[int(offset * 16000) :]
+    audio = load_audio(sample.wav)[int(offset * SAMPLE_RATE) :]
     tracks = _split_speakers(audio, sample.utterances, offset)
     room_name = f"greffier-demo-{uuid.uuid4().hex[:6]}"
     url, key, secret = settings.url, settings.api_key, settings.api_secret

@@ -11,7 +11,6 @@ before it is set, so a participant named "x\\r\\nBcc: victim@example.org" cannot
 from __future__ import annotations
 
 import asyncio
-import logging
 import smtplib
 import ssl
 from datetime import UTC, datetime
@@ -19,13 +18,14 @@ from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from email.utils import format_datetime, formataddr
 
+from agent.logs import get_logger
 from agent.minutes.i18n import labels
 from agent.minutes.model import Minutes
 from agent.minutes.render import minutes_html, minutes_text, transcript_markdown, transcript_webvtt
 from agent.minutes.settings import SMTPSettings
 from agent.transcript.metadata import clean_one_line, is_valid_email
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 SENDER_NAME = "Greffier"
 MAX_SUBJECT_CHARS = 180

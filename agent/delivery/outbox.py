@@ -17,17 +17,17 @@ resend once on recovery; e-mails carry a stable ``Message-ID`` and webhooks a st
 from __future__ import annotations
 
 import json
-import logging
 import re
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from agent.logs import get_logger
 from agent.transcript.claim import FileClaim
 from agent.transcript.fsio import atomic_write, create_exclusive
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 OUTBOX_DIR = "outbox"
 PENDING, DONE, FAILED = "pending", "done", "failed"

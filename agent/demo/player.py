@@ -15,8 +15,8 @@ import numpy as np
 from livekit import api, rtc
 
 from agent.audio.decode import load_audio
+from agent.timebase import SAMPLE_RATE
 
-SAMPLE_RATE = 16000
 FRAME = SAMPLE_RATE // 50  # 20 ms
 
 

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from agent.diarize.settings import DiarizationSettings
+from agent.timebase import SAMPLE_RATE
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,7 @@ def diarize_file(
     """``[(start, end, speaker)]`` for an audio file (any format FFmpeg reads); speakers A, B, ..."""
     from agent.audio.decode import load_audio
 
-    audio = load_audio(path, 16_000)
+    audio = load_audio(path, SAMPLE_RATE)
     turns = diarize_audio(audio, settings, uri=Path(path).stem or "audio", exclusive=exclusive)
     return [(t.start, t.end, t.speaker) for t in turns]
 
@@ -387,7 +388,7 @@ def diarize_transcript(
     Returns the labelled transcript and the turns (for ``--format rttm``)."""
     from agent.audio.decode import load_audio
 
-    audio = load_audio(path, 16_000)
+    audio = load_audio(path, SAMPLE_RATE)
     turns = diarize_audio(audio, settings, uri=Path(path).stem or "audio")
     label_transcript(transcript, turns, participant)
     transcript.stats["speakers"] = sorted({t.speaker for t in turns})

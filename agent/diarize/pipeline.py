@@ -16,14 +16,16 @@
 
 from __future__ import annotations
 
-import logging
 import threading
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-log = logging.getLogger(__name__)
+from agent.logs import get_logger
+from agent.timebase import SAMPLE_RATE
+
+log = get_logger(__name__)
 
 DEFAULT_HUB_PIPELINE = "pyannote/speaker-diarization-community-1"
 
@@ -187,7 +189,7 @@ class SegmentationOnlyDiarization:
     def _exclusive_audio(self, hard: np.ndarray, segmentations: Any, frames: Any) -> dict[int, np.ndarray]:
         """Up to 4 s of speech per cluster where it is the only active local speaker."""
         waveform = self._current["waveform"]
-        sr = 16_000
+        sr = SAMPLE_RATE
         data = np.nan_to_num(segmentations.data) > 0.5
         pieces: dict[int, list[np.ndarray]] = {}
         have: dict[int, int] = {}
@@ -210,7 +212,7 @@ class SegmentationOnlyDiarization:
 
     @staticmethod
     def _pair_window(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, int, int, int]:
-        sr = 16_000
+        sr = SAMPLE_RATE
         gap = np.zeros(sr // 4, dtype=np.float32)
         window = np.zeros(10 * sr, dtype=np.float32)
         joined = np.concatenate([a, gap, b])[: 10 * sr]
@@ -281,7 +283,7 @@ class SegmentationOnlyDiarization:
         import torch
 
         waveform = np.asarray(audio, dtype=np.float32).reshape(-1)
-        file = {"waveform": torch.from_numpy(waveform.copy())[None], "sample_rate": 16_000, "uri": uri}
+        file = {"waveform": torch.from_numpy(waveform.copy())[None], "sample_rate": SAMPLE_RATE, "uri": uri}
 
         def clustering_with_relink(**kwargs: Any) -> Any:
             hard, _, _ = self.clustering(**kwargs)
@@ -344,4 +346,4 @@ class HubPipeline:
 
         waveform = torch.from_numpy(np.asarray(audio, dtype=np.float32).reshape(1, -1).copy())
         kwargs = {"max_speakers": max_speakers} if max_speakers else {}
-        return self.pipeline({"waveform": waveform, "sample_rate": 16_000, "uri": uri}, **kwargs)
+        return self.pipeline({"waveform": waveform, "sample_rate": SAMPLE_RATE, "uri": uri}, **kwargs)

@@ -20,6 +20,7 @@ import numpy as np
 
 from agent.diarize.segmentation import ONNX_SHA256, segmentation_onnx_path
 from agent.samples.cache import cache_lock, samples_cache_dir
+from agent.timebase import SAMPLE_RATE
 
 LSTM_LAYERS = 4
 _GATES_ONNX_TO_TORCH = [0, 2, 3, 1]  # ONNX blocks i,o,f,c -> PyTorch i,f,g(c),o
@@ -130,7 +131,7 @@ def build_pyannet_skeleton() -> Any:
         lstm={"hidden_size": 128, "num_layers": LSTM_LAYERS, "bidirectional": True, "monolithic": True,
               "dropout": 0.5},
         linear={"hidden_size": 128, "num_layers": 2},
-        sample_rate=16_000,
+        sample_rate=SAMPLE_RATE,
         num_channels=1,
     )  # fmt: skip
     # the learnt sinc filters, frozen into a free filterbank of the same shape (no padding, stride 10)

@@ -14,7 +14,6 @@ second pass heard nothing keeps its live text.
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import threading
 from dataclasses import replace
@@ -22,10 +21,11 @@ from pathlib import Path
 from typing import Any
 
 from agent.diarize.settings import SecondPassSettings
-from agent.timebase import Word
+from agent.logs import get_logger
+from agent.timebase import SAMPLE_RATE, Word
 from agent.transcript.segment import Segment
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 _models: dict[str, Any] = {}
 _models_lock = threading.Lock()
@@ -48,7 +48,7 @@ def _quiet_blocks(path: str | os.PathLike[str], block_s: float = 120.0, search_s
 
     from agent.audio.decode import AudioReader
 
-    sr = 16_000
+    sr = SAMPLE_RATE
     block, search, win = round(block_s * sr), round(search_s * sr), sr // 10
     buffer = np.zeros(0, dtype=np.float32)
     offset = 0

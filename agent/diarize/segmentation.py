@@ -26,8 +26,8 @@ from pathlib import Path
 import numpy as np
 
 from agent.samples.cache import cache_lock, samples_cache_dir
+from agent.timebase import SAMPLE_RATE
 
-SAMPLE_RATE = 16_000
 WINDOW_S = 10.0
 FRAMES_PER_WINDOW = 589
 FRAME_STEP_S = 0.016875  # 270 samples: SincNet stride 10 + three max-pools of 3 (approximately)

@@ -7,7 +7,6 @@ e-mail twice; what fails stays pending with a backoff and is retried later, also
 from __future__ import annotations
 
 import asyncio
-import logging
 from pathlib import Path
 
 from agent import metrics
@@ -15,10 +14,11 @@ from agent.delivery.files import load_minutes
 from agent.delivery.mail import EmailError, build_email, send_email
 from agent.delivery.outbox import Delivery, Outbox
 from agent.delivery.webhook import WebhookError, send_webhook
+from agent.logs import get_logger
 from agent.minutes.model import Minutes
 from agent.minutes.settings import MinutesSettings
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 
 def outbox_for(settings: MinutesSettings) -> Outbox:

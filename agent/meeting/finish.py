@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from agent.audio.keep import discard_session_audio
 from agent.delivery.files import load_minutes, minutes_dir, write_minutes_files
+from agent.logs import get_logger
 from agent.meeting.deliver import enqueue_deliveries, outbox_for, process_outbox
 from agent.meeting.kept_audio import finalize_session
 from agent.minutes.builder import build_minutes
@@ -30,7 +30,7 @@ from agent.minutes.settings import MinutesSettings
 from agent.transcript.claim import FileClaim
 from agent.transcript.journal import Journal, find_unfinished
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 
 @dataclass

@@ -18,7 +18,6 @@ that track's live segments kept: the minutes are never lost to diarization.
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 from collections import defaultdict
 from typing import Any
@@ -26,9 +25,10 @@ from typing import Any
 from agent.audio.decode import AudioDecodeError
 from agent.audio.keep import KeptTrack, join_kept_tracks, list_kept_tracks, read_kept_audio
 from agent.diarize.settings import DiarizationSettings, SecondPassSettings
+from agent.logs import get_logger
 from agent.transcript.segment import Segment
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 
 def _diarize_track_sync(
@@ -88,7 +88,7 @@ async def process_track(
 async def finalize_session(
     session_id: str,
     segments: list[Segment],
-    base: str | os.PathLike[str] | None = None,
+    base: str | os.PathLike[str],
     diarization: DiarizationSettings | None = None,
     second: SecondPassSettings | None = None,
 ) -> list[Segment]:

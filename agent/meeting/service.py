@@ -12,16 +12,16 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
-import logging
 import os
 import threading
 from pathlib import Path
 
+from agent.logs import get_logger
 from agent.meeting.deliver import process_outbox
 from agent.meeting.finish import recover_unfinished
 from agent.minutes.settings import MinutesSettings
 
-logger = logging.getLogger("greffier.minutes")
+logger = get_logger(__name__)
 
 OUTBOX_EVERY = 30.0
 RECOVER_EVERY = 120.0

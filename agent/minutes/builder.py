@@ -7,9 +7,9 @@ the summary was not generated.
 
 from __future__ import annotations
 
-import logging
 from collections import Counter, defaultdict
 
+from agent.logs import get_logger
 from agent.minutes.extractive import extractive_summary
 from agent.minutes.i18n import labels
 from agent.minutes.llm import LLMClient
@@ -21,7 +21,7 @@ from agent.transcript.journal import JournalData
 from agent.transcript.metadata import clean_one_line
 from agent.transcript.segment import Segment
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 NEAR_DUPLICATE_S = 1.0
 

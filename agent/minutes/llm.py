@@ -8,7 +8,6 @@ prompts or answers is logged, and the API key only travels in the Authorization 
 
 from __future__ import annotations
 
-import logging
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -23,10 +22,11 @@ from tenacity import (
 )
 
 from agent import metrics
+from agent.logs import get_logger
 from agent.minutes.parse import NOTES_SCHEMA
 from agent.minutes.settings import LLMSettings
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 
 class LLMError(RuntimeError):

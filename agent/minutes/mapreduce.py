@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import time
 from dataclasses import dataclass, field
 
+from agent.logs import get_logger
 from agent.minutes.chunking import (
     MESSAGE_OVERHEAD_TOKENS,
     SAFETY_TOKENS,
@@ -36,7 +36,7 @@ from agent.minutes.prompts import (
 )
 from agent.minutes.settings import LLMSettings
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 MAX_COLLAPSE_ROUNDS = 6
 _PART_TAG_CHARS = 40  # '<notes part="123">\n' + '\n</notes>' + separator

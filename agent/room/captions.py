@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -22,8 +21,9 @@ from livekit import rtc
 
 from agent import metrics
 from agent.asr.events import TranscriptEvent
+from agent.logs import get_logger
 
-logger = logging.getLogger("greffier.captions")
+logger = get_logger(__name__)
 
 TOPIC_TRANSCRIPTION = "lk.transcription"
 TOPIC_CAPTIONS = "greffier.captions"

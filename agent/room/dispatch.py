@@ -17,14 +17,14 @@ utterances in the handover.
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 
 from livekit import api
 
 from agent.config import LiveKitSettings
+from agent.logs import get_logger
 
-logger = logging.getLogger("greffier.dispatch")
+logger = get_logger(__name__)
 
 AGENT_DISPLAY_NAME = "Greffier"
 ATTR_HEARTBEAT = "greffier.heartbeat"

@@ -8,8 +8,8 @@ the disk. Opted-out participants are erased from the journal, not only from what
 from __future__ import annotations
 
 import asyncio
-import logging
 
+from agent.logs import get_logger
 from agent.meeting.finish import finish_meeting
 from agent.meeting.service import submit_minutes
 from agent.minutes.settings import MinutesSettings
@@ -18,7 +18,7 @@ from agent.timebase import Word
 from agent.transcript.journal import Journal
 from agent.transcript.segment import Segment
 
-logger = logging.getLogger("greffier.transcript")
+logger = get_logger(__name__)
 
 
 def segment_from_caption(c: Caption) -> Segment:

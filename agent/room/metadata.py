@@ -9,13 +9,13 @@ Participants set their own attributes: ``greffier.language`` (their spoken langu
 from __future__ import annotations
 
 import json
-import logging
 from typing import Any
 
 from agent.asr.settings import parse_language
 from agent.config import ConfigError
+from agent.logs import get_logger
 
-logger = logging.getLogger("greffier.room")
+logger = get_logger(__name__)
 
 ATTR_LANGUAGE = "greffier.language"
 ATTR_OPT_OUT = "greffier.opt_out"

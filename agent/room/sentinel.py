@@ -10,7 +10,6 @@ several workers are harmless: the one-agent-per-room check in ``dispatch`` keeps
 from __future__ import annotations
 
 import asyncio
-import logging
 import random
 import threading
 import time
@@ -18,9 +17,10 @@ import time
 from livekit import api
 
 from agent.config import LiveKitSettings
+from agent.logs import get_logger
 from agent.room.dispatch import ATTR_HEARTBEAT, HEARTBEAT_STALE, agent_identity, alive_here
 
-logger = logging.getLogger("greffier.sentinel")
+logger = get_logger(__name__)
 
 INTERVAL = 2.0
 

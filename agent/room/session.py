@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -24,6 +23,7 @@ from agent.asr.shared import get_engine
 from agent.audio.keep import SessionAudio
 from agent.config import LiveKitSettings
 from agent.diarize.settings import audio_needed
+from agent.logs import get_logger
 from agent.minutes.settings import MinutesSettings
 from agent.room.captions import Caption, CaptionPublisher, caption_from_event
 from agent.room.dispatch import (
@@ -44,7 +44,7 @@ from agent.room.metadata import (
 from agent.room.settings import RoomSettings
 from agent.room.tracks import TrackPipeline
 
-logger = logging.getLogger("greffier.room")
+logger = get_logger(__name__)
 
 NON_HUMAN_KINDS = {rtc.ParticipantKind.PARTICIPANT_KIND_AGENT, rtc.ParticipantKind.PARTICIPANT_KIND_EGRESS}
 CAPTIONED_SOURCES = {rtc.TrackSource.SOURCE_MICROPHONE, rtc.TrackSource.SOURCE_UNKNOWN}

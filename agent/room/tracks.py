@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import secrets
 import time
 from collections.abc import Callable
@@ -23,10 +22,11 @@ from agent import metrics
 from agent.asr.engine import RecognizerStream, SpeechEngine
 from agent.asr.events import TranscriptEvent
 from agent.audio.keep import TrackAudioKeeper
+from agent.logs import get_logger
+from agent.timebase import SAMPLE_RATE
 
-logger = logging.getLogger("greffier.room")
+logger = get_logger(__name__)
 
-SAMPLE_RATE = 16000
 GAP_SECONDS = 0.5  # how often a track without frames is looked at
 STALL_SECONDS = 2.0  # no frame for this long, not muted: a network gap
 GAP_FILL = np.zeros(int(0.8 * SAMPLE_RATE), dtype=np.int16)

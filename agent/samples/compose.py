@@ -25,8 +25,7 @@ from agent.audio.wav import to_pcm16
 from agent.samples.pyannote import Sample, Utterance, pyannote_sample
 from agent.samples.synth import synth_speech
 from agent.samples.text import normalize_for_wer
-
-SAMPLE_RATE = 16_000
+from agent.timebase import SAMPLE_RATE
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from agent.audio.decode import load_audio
 from agent.audio.wav import write_wav
 from agent.samples.cache import samples_cache_dir
 from agent.samples.pyannote import SampleUnavailableError
+from agent.timebase import SAMPLE_RATE
 
 # espeak-ng voice per Whisper language code; any other code is passed to espeak-ng as is.
 VOICES = {"en": "en-us", "fr": "fr-fr"}
@@ -37,7 +38,7 @@ def synth_speech(
     *,
     words_per_minute: int | None = None,
     word_gap: int = 0,
-    sample_rate: int = 16_000,
+    sample_rate: int = SAMPLE_RATE,
 ) -> Path:
     """Speak ``text`` into a mono 16-bit WAV at ``sample_rate`` and return its path.
 

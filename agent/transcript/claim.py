@@ -15,14 +15,15 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
-import logging
 import os
 import secrets
 import socket
 import time
 from pathlib import Path
 
-log = logging.getLogger(__name__)
+from agent.logs import get_logger
+
+log = get_logger(__name__)
 
 
 class FileClaim:

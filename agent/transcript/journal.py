@@ -18,7 +18,6 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
-import logging
 import os
 import re
 import time
@@ -27,12 +26,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agent.logs import get_logger
 from agent.transcript.claim import FileClaim
 from agent.transcript.fsio import atomic_write, create_exclusive
 from agent.transcript.metadata import RoomMetadata, parse_room_metadata
 from agent.transcript.segment import Segment
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 JOURNALS_DIR = "journals"
 FORMAT_VERSION = 1

@@ -9,12 +9,13 @@ invalid is dropped and logged *without its value* (values can be personal data).
 from __future__ import annotations
 
 import json
-import logging
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
-log = logging.getLogger(__name__)
+from agent.logs import get_logger
+
+log = get_logger(__name__)
 
 MAX_METADATA_BYTES = 64 * 1024
 MAX_RECIPIENTS = 50
