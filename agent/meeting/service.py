@@ -90,7 +90,7 @@ def submit_minutes(journal_path: Path, settings: MinutesSettings) -> concurrent.
     diarization pass takes longer. None when no service runs (the caller then does it itself)."""
     if _loop is None or _loop.is_closed():
         return None
-    from agent.minutes.pipeline import finish_meeting
+    from agent.meeting.finish import finish_meeting
 
     future = asyncio.run_coroutine_threadsafe(finish_meeting(journal_path, settings), _loop)
     _pending.add(future)  # type: ignore[arg-type]
