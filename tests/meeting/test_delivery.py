@@ -18,7 +18,7 @@ from agent.minutes.settings import MinutesSettings
 from agent.transcript.journal import Journal
 from agent.transcript.segment import Segment
 
-from .conftest import SMTPSink, WebhookSink, smtp_env, webhook_env
+from tests.conftest import SMTPSink, WebhookSink, smtp_env, webhook_env
 
 
 async def test_email_arrives_with_parts_attachments_and_only_metadata_recipients(
