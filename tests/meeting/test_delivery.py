@@ -17,7 +17,6 @@ from agent.meeting.finish import finish_meeting, recover_unfinished
 from agent.minutes.settings import MinutesSettings
 from agent.transcript.journal import Journal
 from agent.transcript.segment import Segment
-
 from tests.conftest import SMTPSink, WebhookSink, smtp_env, webhook_env
 
 
