@@ -1,5 +1,5 @@
 # The two commands of the README: `make demo` and `make test`. Both install what they need first.
-.PHONY: demo test lint bootstrap validate-deploy lock
+.PHONY: demo test test-unit lint bootstrap validate-deploy lock
 
 bootstrap:
 	@bash scripts/bootstrap.sh
@@ -9,6 +9,11 @@ demo: bootstrap
 
 test: bootstrap
 	@bash scripts/test.sh
+
+# The fast loop while coding: ruff and every test not marked e2e (no livekit-server, no browser).
+# CI runs everything (`make test`).
+test-unit: bootstrap
+	@bash scripts/test.sh -m "not e2e"
 
 lint: bootstrap
 	@.venv/bin/ruff check agent tests bench
