@@ -14,19 +14,15 @@ from livekit.agents import AgentServer
 
 from agent import metrics
 
-# Registered by the speech engine once loaded: returns its utilisation in [0, 1].
-_engine_load: Callable[[], float] | None = None
 
+def make_load_fnc(
+    max_rooms: int, engine_load: Callable[[], float] | None = None
+) -> Callable[[AgentServer], float]:
+    """``engine_load``: the loaded speech engine's utilisation in [0, 1] (None: rooms only)."""
 
-def register_engine_load(fn: Callable[[], float] | None) -> None:
-    global _engine_load
-    _engine_load = fn
-
-
-def make_load_fnc(max_rooms: int) -> Callable[[AgentServer], float]:
     def load(server: AgentServer) -> float:
         rooms = len(server.active_jobs) / max_rooms
-        engine = _engine_load() if _engine_load is not None else 0.0
+        engine = engine_load() if engine_load is not None else 0.0
         value = min(1.0, max(rooms, engine))
         metrics.worker_load.set(value)
         metrics.active_rooms.set(len(server.active_jobs))

@@ -8,6 +8,7 @@ worker shares one loaded speech model and one decode scheduler; see README "Scal
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from livekit.agents import AgentServer, JobContext, JobExecutorType, JobRequest, WorkerPermissions
@@ -16,9 +17,9 @@ from livekit.agents import cli as lk_cli
 from agent.asr.settings import AsrSettings
 from agent.asr.shared import get_engine
 from agent.config import LiveKitSettings, env_bool, env_choice, env_int
-from agent.load import make_load_fnc, register_engine_load
+from agent.load import make_load_fnc
 from agent.logs import get_logger
-from agent.meeting.service import start_minutes_service, wait_for_minutes
+from agent.meeting.service import MinutesService
 from agent.minutes.settings import MinutesSettings
 from agent.room.dispatch import AGENT_DISPLAY_NAME, agent_identity, heartbeat_attributes, room_has_agent
 from agent.room.sentinel import start_sentinel
@@ -54,6 +55,9 @@ def build_server(
     minutes: MinutesSettings,
     room_settings: RoomSettings | None = None,
     worker: WorkerSettings | None = None,
+    *,
+    engine_load: Callable[[], float] | None = None,
+    minutes_service: MinutesService | None = None,
 ) -> AgentServer:
     worker = worker or WorkerSettings()
     executor, max_rooms = worker.executor, worker.max_rooms
@@ -61,7 +65,7 @@ def build_server(
         ws_url=settings.url,
         api_key=settings.api_key,
         api_secret=settings.api_secret,
-        load_fnc=make_load_fnc(max_rooms),
+        load_fnc=make_load_fnc(max_rooms, engine_load),
         port=worker.health_port,
         prometheus_port=worker.prometheus_port or None,
         drain_timeout=worker.drain_timeout,
@@ -91,7 +95,7 @@ def build_server(
         )
 
     async def entrypoint(ctx: JobContext) -> None:
-        await run_room_session(ctx, settings, minutes, room_settings)
+        await run_room_session(ctx, settings, minutes, room_settings, minutes_service)
 
     server.rtc_session(entrypoint, agent_name=settings.agent_name, on_request=on_request)
     return server
@@ -104,14 +108,18 @@ def run_worker(argv: list[str]) -> int:
     minutes = MinutesSettings.from_env()
     room_settings = RoomSettings.from_env()
     worker = WorkerSettings.from_env()
-    server = build_server(settings, minutes, room_settings, worker)
+    service: MinutesService | None = None
+    engine_load: Callable[[], float] | None = None
     if argv and argv[0] in {"start", "dev"}:
-        start_minutes_service(minutes)
+        service = MinutesService(minutes)
+        service.start()
         if worker.sentinel:
             start_sentinel(settings)
         # Load the model once, before registering: no room ever waits for it (see README).
-        engine = get_engine(asr_settings)
-        register_engine_load(engine.load)
+        engine_load = get_engine(asr_settings).load
+    server = build_server(
+        settings, minutes, room_settings, worker, engine_load=engine_load, minutes_service=service
+    )
     # livekit-agents' CLI reads sys.argv; it raises SystemExit with its own exit code.
     sys.argv = [sys.argv[0], *argv]
     try:
@@ -119,5 +127,6 @@ def run_worker(argv: list[str]) -> int:
     except SystemExit as exc:
         return int(exc.code or 0) if not isinstance(exc.code, str) else 1
     finally:
-        wait_for_minutes()
+        if service is not None:
+            service.wait()
     return 0

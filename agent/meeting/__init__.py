@@ -8,16 +8,14 @@ know about each other's orchestration.
 
 from agent.meeting.deliver import enqueue_deliveries, outbox_for, process_outbox
 from agent.meeting.finish import MinutesResult, finish_meeting, recover_unfinished
-from agent.meeting.service import start_minutes_service, submit_minutes, wait_for_minutes
+from agent.meeting.service import MinutesService
 
 __all__ = [
     "MinutesResult",
+    "MinutesService",
     "enqueue_deliveries",
     "finish_meeting",
     "outbox_for",
     "process_outbox",
     "recover_unfinished",
-    "start_minutes_service",
-    "submit_minutes",
-    "wait_for_minutes",
 ]

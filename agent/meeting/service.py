@@ -18,7 +18,7 @@ from pathlib import Path
 
 from agent.logs import get_logger
 from agent.meeting.deliver import process_outbox
-from agent.meeting.finish import recover_unfinished
+from agent.meeting.finish import finish_meeting, recover_unfinished
 from agent.minutes.settings import MinutesSettings
 
 logger = get_logger(__name__)
@@ -27,10 +27,6 @@ OUTBOX_EVERY = 30.0
 RECOVER_EVERY = 120.0
 EXIT_WAIT = 600.0
 MINUTES_NICENESS = 10  # Linux nice value of the minutes threads (the rooms stay at the process's)
-
-_loop: asyncio.AbstractEventLoop | None = None
-_pending: set[concurrent.futures.Future[object]] = set()
-
 
 async def _housekeeping(settings: MinutesSettings) -> None:
     since_recover = RECOVER_EVERY
@@ -68,56 +64,65 @@ def new_minutes_loop() -> asyncio.AbstractEventLoop:
     return loop
 
 
-def start_minutes_service(settings: MinutesSettings) -> threading.Thread:
-    ready = threading.Event()
+class MinutesService:
+    """A thread with its own event loop, owned by the worker: it writes and delivers the minutes
+    of rooms that ended (``submit``), retries the outbox and recovers meetings left unfinished.
 
-    def run() -> None:
-        global _loop
-        loop = new_minutes_loop()
-        _loop = loop
-        ready.set()
-        loop.run_until_complete(_housekeeping(settings))
+    Minutes run here rather than inside the room's job: livekit-agents cancels a job's
+    entrypoint 15 s after the room closes, and an LLM or a diarization pass takes longer."""
 
-    thread = threading.Thread(target=run, name="greffier-minutes", daemon=True)
-    thread.start()
-    ready.wait(5)
-    return thread
+    def __init__(self, settings: MinutesSettings) -> None:
+        self.settings = settings
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._pending: set[concurrent.futures.Future[object]] = set()
+        self._thread: threading.Thread | None = None
 
+    def start(self) -> None:
+        ready = threading.Event()
 
-def submit_minutes(journal_path: Path, settings: MinutesSettings) -> concurrent.futures.Future[object] | None:
-    """Write and deliver a meeting's minutes beside the rooms, not inside the room's job:
-    livekit-agents cancels a job's entrypoint 15 s after the room closes, and an LLM or a
-    diarization pass takes longer. None when no service runs (the caller then does it itself)."""
-    if _loop is None or _loop.is_closed():
-        return None
-    from agent.meeting.finish import finish_meeting
+        def run() -> None:
+            loop = new_minutes_loop()
+            self._loop = loop
+            ready.set()
+            loop.run_until_complete(_housekeeping(self.settings))
 
-    future = asyncio.run_coroutine_threadsafe(finish_meeting(journal_path, settings), _loop)
-    _pending.add(future)  # type: ignore[arg-type]
-    future.add_done_callback(lambda f: _log_result(f))
-    return future  # type: ignore[return-value]
+        self._thread = threading.Thread(target=run, name="greffier-minutes", daemon=True)
+        self._thread.start()
+        ready.wait(5)
 
+    @property
+    def running(self) -> bool:
+        return self._loop is not None and not self._loop.is_closed()
 
-def _log_result(future: concurrent.futures.Future[object]) -> None:
-    _pending.discard(future)
-    try:
-        result = future.result()
-    except Exception:
-        logger.exception("minutes failed; the housekeeping will retry")
-        return
-    logger.info(
-        "minutes %s: claimed=%s already_done=%s deliveries=%s in %.1fs",
-        result.session_id,  # type: ignore[attr-defined]
-        result.claimed,  # type: ignore[attr-defined]
-        result.already_done,  # type: ignore[attr-defined]
-        result.deliveries,  # type: ignore[attr-defined]
-        result.seconds,  # type: ignore[attr-defined]
-    )
+    def submit(self, journal_path: Path) -> concurrent.futures.Future[object] | None:
+        """Write and deliver a meeting's minutes on the service's loop. None when the service
+        is not running (the caller then does it itself)."""
+        if self._loop is None or self._loop.is_closed():
+            return None
+        future = asyncio.run_coroutine_threadsafe(finish_meeting(journal_path, self.settings), self._loop)
+        self._pending.add(future)  # type: ignore[arg-type]
+        future.add_done_callback(self._log_result)
+        return future  # type: ignore[return-value]
 
+    def _log_result(self, future: concurrent.futures.Future[object]) -> None:
+        self._pending.discard(future)
+        try:
+            result = future.result()
+        except Exception:
+            logger.exception("minutes failed; the housekeeping will retry")
+            return
+        logger.info(
+            "minutes %s: claimed=%s already_done=%s deliveries=%s in %.1fs",
+            result.session_id,  # type: ignore[attr-defined]
+            result.claimed,  # type: ignore[attr-defined]
+            result.already_done,  # type: ignore[attr-defined]
+            result.deliveries,  # type: ignore[attr-defined]
+            result.seconds,  # type: ignore[attr-defined]
+        )
 
-def wait_for_minutes() -> None:
-    """After a drain, before the process exits, let minutes in progress finish: they are what
-    organizers wait for. (Not atexit: by then thread pools refuse new work.)"""
-    if _pending:
-        logger.info("waiting for %d meeting minutes before exiting", len(_pending))
-        concurrent.futures.wait(list(_pending), timeout=EXIT_WAIT)
+    def wait(self) -> None:
+        """After a drain, before the process exits, let minutes in progress finish: they are what
+        organizers wait for. (Not atexit: by then thread pools refuse new work.)"""
+        if self._pending:
+            logger.info("waiting for %d meeting minutes before exiting", len(self._pending))
+            concurrent.futures.wait(list(self._pending), timeout=EXIT_WAIT)

@@ -11,7 +11,7 @@ import asyncio
 
 from agent.logs import get_logger
 from agent.meeting.finish import finish_meeting
-from agent.meeting.service import submit_minutes
+from agent.meeting.service import MinutesService
 from agent.minutes.settings import MinutesSettings
 from agent.room.captions import Caption
 from agent.timebase import Word
@@ -36,21 +36,29 @@ def segment_from_caption(c: Caption) -> Segment:
 
 
 class TranscriptKeeper:
-    def __init__(self, journal: Journal, settings: MinutesSettings) -> None:
+    def __init__(
+        self, journal: Journal, settings: MinutesSettings, service: MinutesService | None = None
+    ) -> None:
         self.journal = journal
         self.settings = settings
+        self.service = service
         self._writes: asyncio.Queue[tuple[str, object] | None] = asyncio.Queue()
         self._writer = asyncio.create_task(self._write_loop(), name="journal-writer")
 
     @classmethod
     async def open(
-        cls, settings: MinutesSettings, room_name: str, room_sid: str, metadata: str
+        cls,
+        settings: MinutesSettings,
+        room_name: str,
+        room_sid: str,
+        metadata: str,
+        service: MinutesService | None = None,
     ) -> TranscriptKeeper:
         journal = await asyncio.to_thread(
             Journal.open_or_create, settings.data_dir, room_name, room_sid, metadata
         )
         logger.info("journal for room %s: %s", room_name, journal.path)
-        return cls(journal, settings)
+        return cls(journal, settings, service)
 
     def participant(self, identity: str, name: str) -> None:
         self._writes.put_nowait(("join", (identity, name)))
@@ -92,7 +100,7 @@ class TranscriptKeeper:
             logger.info("room session not ended (agent left early): minutes left to recovery")
             return
         await asyncio.to_thread(self.journal.mark_ended)
-        if submit_minutes(self.journal.path, self.settings) is not None:
+        if self.service is not None and self.service.submit(self.journal.path) is not None:
             logger.info("room %s ended: minutes handed to the minutes service", self.journal.session_id)
             return
         result = await finish_meeting(self.journal.path, self.settings)

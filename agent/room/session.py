@@ -24,6 +24,7 @@ from agent.audio.keep import SessionAudio
 from agent.config import LiveKitSettings
 from agent.diarize.settings import audio_needed
 from agent.logs import get_logger
+from agent.meeting.service import MinutesService
 from agent.minutes.settings import MinutesSettings
 from agent.room.captions import Caption, CaptionPublisher, caption_from_event
 from agent.room.dispatch import (
@@ -74,8 +75,10 @@ class RoomSession:
         settings: LiveKitSettings,
         minutes: MinutesSettings,
         room_settings: RoomSettings | None = None,
+        minutes_service: MinutesService | None = None,
     ) -> None:
         self.room_settings = room_settings or RoomSettings()
+        self.minutes_service = minutes_service
         self.ctx = ctx
         self.settings = settings
         self.minutes_settings = minutes
@@ -115,7 +118,7 @@ class RoomSession:
         room.on("reconnecting", lambda: left_here(room.name))
         await self.ctx.connect(auto_subscribe=AutoSubscribe.AUDIO_ONLY)
         self.keeper = await TranscriptKeeper.open(
-            self.minutes_settings, room.name, self.ctx.job.room.sid, room.metadata
+            self.minutes_settings, room.name, self.ctx.job.room.sid, room.metadata, self.minutes_service
         )
         if audio_needed():
             self.kept_audio = SessionAudio(
@@ -487,8 +490,9 @@ async def run_room_session(
     settings: LiveKitSettings,
     minutes: MinutesSettings,
     room_settings: RoomSettings | None = None,
+    minutes_service: MinutesService | None = None,
 ) -> None:
-    session = RoomSession(ctx, settings, minutes, room_settings)
+    session = RoomSession(ctx, settings, minutes, room_settings, minutes_service)
     try:
         await session.run()
     finally:
