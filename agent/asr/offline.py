@@ -118,7 +118,7 @@ def _quietest_cut(audio: np.ndarray, lo: int, hi: int, sample_rate: int) -> int:
     return lo + int(np.argmin(energy)) * win + win // 2
 
 
-def _blocks(
+def quiet_blocks(
     reader: AudioReader, block_seconds: float, search_seconds: float = 20.0
 ) -> Iterator[tuple[float, np.ndarray]]:
     """(offset seconds, audio) blocks of about ``block_seconds``, cut in pauses."""
@@ -180,7 +180,7 @@ def transcribe_offline(
     total = 0.0
     bar = _progress_bar(reader.duration, progress, sys.stderr)
     try:
-        for offset, audio in _blocks(reader, block_seconds):
+        for offset, audio in quiet_blocks(reader, block_seconds):
             total = offset + len(audio) / reader.sample_rate
             raw_segments, info = model.transcribe(
                 audio,

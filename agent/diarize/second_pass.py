@@ -20,6 +20,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from agent.asr.offline import load_model, quiet_blocks, resolve_model
+from agent.audio.decode import AudioReader
 from agent.diarize.settings import SecondPassSettings
 from agent.logs import get_logger
 from agent.timebase import SAMPLE_RATE, Word
@@ -32,38 +34,11 @@ _models_lock = threading.Lock()
 
 
 def _load(model_name: str) -> tuple[Any, Any]:
-    from agent.asr.offline import load_model, resolve_model
-
     ws = resolve_model(model=model_name)
     with _models_lock:
         if ws.model_path not in _models:
             _models[ws.model_path] = load_model(ws)
         return _models[ws.model_path], ws
-
-
-def _quiet_blocks(path: str | os.PathLike[str], block_s: float = 120.0, search_s: float = 20.0):
-    """(offset seconds, audio) blocks of about ``block_s``, cut at the quietest 100 ms of their last
-    ``search_s`` so no word is split; memory bounded by one block."""
-    import numpy as np
-
-    from agent.audio.decode import AudioReader
-
-    sr = SAMPLE_RATE
-    block, search, win = round(block_s * sr), round(search_s * sr), sr // 10
-    buffer = np.zeros(0, dtype=np.float32)
-    offset = 0
-    with AudioReader(path, sr) as reader:
-        for chunk in reader.chunks(chunk_seconds=30.0):
-            buffer = np.concatenate([buffer, chunk])
-            if len(buffer) >= block + search:
-                span = buffer[block - search : block]
-                energy = (span[: len(span) // win * win].reshape(-1, win) ** 2).mean(axis=1)
-                cut = block - search + int(np.argmin(energy)) * win + win // 2
-                yield offset / sr, buffer[:cut]
-                offset += cut
-                buffer = buffer[cut:]
-    if len(buffer):
-        yield offset / sr, buffer
 
 
 def transcribe_track(
@@ -76,21 +51,22 @@ def transcribe_track(
     model, ws = _load(settings.model)
     lang = settings.language or language or ws.language
     words: list[Word] = []
-    for offset, audio in _quiet_blocks(path):
-        segments, info = model.transcribe(
-            audio,
-            language=lang,
-            beam_size=settings.beam_size,
-            word_timestamps=True,
-            vad_filter=True,
-            condition_on_previous_text=False,
-        )
-        lang = lang or info.language  # detected on the first block, kept for the others
-        for seg in segments:
-            for w in seg.words or ():
-                if w.word.strip():
-                    text, prob = w.word.strip(), float(w.probability)
-                    words.append(Word(text, offset + w.start, offset + w.end, prob))
+    with AudioReader(path, SAMPLE_RATE) as reader:  # one block in memory at a time
+        for offset, audio in quiet_blocks(reader, 120.0):
+            segments, info = model.transcribe(
+                audio,
+                language=lang,
+                beam_size=settings.beam_size,
+                word_timestamps=True,
+                vad_filter=True,
+                condition_on_previous_text=False,
+            )
+            lang = lang or info.language  # detected on the first block, kept for the others
+            for seg in segments:
+                for w in seg.words or ():
+                    if w.word.strip():
+                        text, prob = w.word.strip(), float(w.probability)
+                        words.append(Word(text, offset + w.start, offset + w.end, prob))
     return words
 
 
