@@ -52,17 +52,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import itertools
 
-from agent.asr.decoder import Hypothesis, WhisperDecoder
+from agent.asr.contracts import DecodeJob, Hypothesis
+from agent.asr.decoder import WhisperDecoder
 from agent.asr.engine import SpeechEngine
 from agent.asr.events import TranscriptEvent, Word
-from agent.asr.recognizer import DecodeJob
 from agent.asr.settings import AsrSettings
 from agent.asr.simulate import simulate_stream
 from agent.asr.vad import SileroModel, VadStream
 from agent.audio.decode import load_audio
 from agent.audio.wav import write_wav
+from agent.timebase import SAMPLE_RATE
 
-SAMPLE_RATE = 16_000
 FRAME = SAMPLE_RATE // 50  # 20 ms, as WebRTC delivers
 KEEP_UP_FINAL_P95 = 3.0  # s: a stream keeps up while its final word latency p95 stays under this
 KEEP_UP_MAX_FINAL_LAG = 5.0  # s: ... and no final arrives later than this after its last word

@@ -27,10 +27,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
+from agent.asr.contracts import DecodeJob
 from agent.asr.decoder import WhisperDecoder
 from agent.asr.language import LanguageVote
-from agent.asr.recognizer import SAMPLE_RATE, DecodeJob
 from agent.asr.settings import AsrSettings
+from agent.timebase import SAMPLE_RATE
 
 CHUNK_SECONDS = 0.5
 

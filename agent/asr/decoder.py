@@ -13,9 +13,8 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from faster_whisper import WhisperModel
@@ -25,37 +24,23 @@ from faster_whisper.transcribe import Word as FwWord
 
 from agent import metrics
 from agent.asr.agreement import echoes_prompt, strip_repetitions
+from agent.asr.contracts import DecodeJob, Hypothesis
 from agent.asr.events import Word
 from agent.asr.language import LanguageVote
 from agent.asr.models import is_local_model, resolve_whisper_model
 from agent.asr.settings import AsrSettings
 from agent.logs import get_logger
-
-if TYPE_CHECKING:
-    from agent.asr.recognizer import DecodeJob
+from agent.timebase import SAMPLE_RATE
 
 logger = get_logger(__name__)
 # faster-whisper logs every call at INFO ("Processing audio with duration..."): too chatty live.
 logging.getLogger("faster_whisper").setLevel(logging.WARNING)
 
-SAMPLE_RATE = 16000
 FRAMES_PER_SECOND = 100
 # faster-whisper's transcribe() defaults, which decode() relies on, for the batched path.
 PREPEND_PUNCTUATIONS = "\"'“¿([{-"
 APPEND_PUNCTUATIONS = "\"'.。,，!！?？:：”)]}、"
 MAX_INITIAL_TIMESTAMP = 1.0
-
-
-@dataclass(frozen=True)
-class Hypothesis:
-    words: list[Word]  # times relative to the start of the decoded buffer
-    language: str
-    language_probability: float
-    language_probs: list[tuple[str, float]] | None  # when Whisper detected the language
-    no_speech_prob: float
-    avg_logprob: float
-    compression_ratio: float
-    seconds: float  # wall time the decode took (in a batch: its share of the batch's)
 
 
 class _WindowedWhisper(WhisperModel):

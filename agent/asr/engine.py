@@ -21,14 +21,16 @@ from collections.abc import AsyncIterator, Sequence
 import numpy as np
 
 from agent import metrics
-from agent.asr.decoder import Hypothesis, WhisperDecoder
+from agent.asr.contracts import DecodeJob, Hypothesis
+from agent.asr.decoder import WhisperDecoder
 from agent.asr.events import TranscriptEvent
 from agent.asr.language import LanguageVote
-from agent.asr.recognizer import SAMPLE_RATE, DecodeJob, StreamingRecognizer
+from agent.asr.recognizer import StreamingRecognizer
 from agent.asr.scheduler import DecodeScheduler
 from agent.asr.settings import AsrSettings
 from agent.asr.vad import SileroModel
 from agent.logs import get_logger
+from agent.timebase import SAMPLE_RATE
 
 logger = get_logger(__name__)
 

@@ -48,13 +48,14 @@ from livekit.agents.types import (
 from livekit.agents.utils import AudioBuffer
 
 from agent.asr.agreement import join_words, strip_repetitions
+from agent.asr.contracts import DecodeJob, to_float32
 from agent.asr.engine import RecognizerStream, SpeechEngine
 from agent.asr.events import TranscriptEvent, Word
 from agent.asr.language import LanguageVote
-from agent.asr.recognizer import SAMPLE_RATE, DecodeJob, to_float32
 from agent.asr.settings import AsrSettings, parse_language
 from agent.asr.shared import get_engine
 from agent.asr.vad import VadStream
+from agent.timebase import SAMPLE_RATE
 
 MAX_PIECE_SECONDS = 28.0  # recognize(): one Whisper window per decode
 PROMPT_CHARS = 200

@@ -19,7 +19,6 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections import deque
-from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -33,36 +32,16 @@ from agent.asr.agreement import (
     strip_repetitions,
     trim_tail,
 )
-from agent.asr.decoder import Hypothesis
+from agent.asr.contracts import DecodeJob, Hypothesis, to_float32
 from agent.asr.events import TranscriptEvent, Word
 from agent.asr.language import LanguageVote
 from agent.asr.settings import AsrSettings
 from agent.asr.vad import SileroModel, VadStream
+from agent.timebase import SAMPLE_RATE
 
-SAMPLE_RATE = 16000
 MIN_DECODE_SECONDS = 0.4
 MIN_FINAL_SECONDS = 0.25
 PROMPT_CHARS = 120
-
-
-@dataclass(frozen=True)
-class DecodeJob:
-    kind: Literal["interim", "final"]
-    audio: np.ndarray
-    start_sample: int
-    end_sample: int
-    prompt: str
-    language: str | None
-    generation: int  # guards against applying a job after a reset
-    voice_end: int = 0  # where speech really stopped (the VAD adds padding after it)
-    early: bool = False  # a final decoded before the VAD confirmed the end (see StreamingRecognizer)
-    loaded: bool = False  # the stream was under back-pressure when it asked (the engine may hurry)
-
-
-def to_float32(samples: np.ndarray) -> np.ndarray:
-    if samples.dtype == np.int16:
-        return samples.astype(np.float32) / 32768.0
-    return np.asarray(samples, dtype=np.float32)
 
 
 class StreamingRecognizer:

@@ -15,9 +15,10 @@ import numpy as np
 
 from agent.asr.decoder import WhisperDecoder
 from agent.asr.events import TranscriptEvent
-from agent.asr.recognizer import SAMPLE_RATE, StreamingRecognizer
+from agent.asr.recognizer import StreamingRecognizer
 from agent.asr.settings import AsrSettings
 from agent.asr.vad import SileroModel
+from agent.timebase import SAMPLE_RATE
 
 FRAME = SAMPLE_RATE // 50  # 20 ms, as WebRTC delivers
 

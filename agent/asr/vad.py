@@ -14,8 +14,8 @@ import numpy as np
 import onnxruntime
 
 from agent.asr.models import silero_vad_path
+from agent.timebase import SAMPLE_RATE
 
-SAMPLE_RATE = 16000
 WINDOW = 512  # samples per VAD step at 16 kHz (32 ms)
 CONTEXT = 64  # Silero v5 looks at the tail of the previous window
 

@@ -18,15 +18,16 @@ import numpy as np
 import pytest
 
 from agent.asr.agreement import norm
-from agent.asr.decoder import Hypothesis, WhisperDecoder, _max_length, _split_at_timestamps
+from agent.asr.contracts import DecodeJob, Hypothesis
+from agent.asr.decoder import WhisperDecoder, _max_length, _split_at_timestamps
 from agent.asr.engine import SpeechEngine
 from agent.asr.language import LanguageVote
-from agent.asr.recognizer import SAMPLE_RATE, DecodeJob
 from agent.asr.scheduler import DecodeScheduler
 from agent.asr.settings import AsrSettings
 from agent.audio.decode import load_audio
 from agent.config import ConfigError
 from agent.samples import pyannote_sample, utterance_clips
+from agent.timebase import SAMPLE_RATE
 
 # Utterances of pyannote's call whose own decode ends in its first window (no faster-whisper
 # second pass over the tail, which the batch deliberately does not make): there both paths

@@ -63,7 +63,7 @@ class _StubDecoder:
         self.calls: list[str | None] = []
 
     def _decode(self, audio, *, language, prompt="", window_min_seconds=None, beam_size=None):  # type: ignore[no-untyped-def]
-        from agent.asr.decoder import Hypothesis
+        from agent.asr.contracts import Hypothesis
 
         self.calls.append(language)
         probs = None if language else self.detected
@@ -73,7 +73,7 @@ class _StubDecoder:
 def test_decode_job_writes_in_the_votes_language() -> None:
     import numpy as np
 
-    from agent.asr.recognizer import DecodeJob
+    from agent.asr.contracts import DecodeJob
 
     job = DecodeJob("final", np.zeros(32000, np.float32), 0, 32000, "", None, 0)
     vote = LanguageVote()

@@ -15,9 +15,10 @@ from types import SimpleNamespace
 import pytest
 
 from agent.asr.agreement import norm
-from agent.asr.decoder import Hypothesis, WhisperDecoder
+from agent.asr.contracts import DecodeJob, Hypothesis
+from agent.asr.decoder import WhisperDecoder
 from agent.asr.engine import SpeechEngine
-from agent.asr.recognizer import DecodeJob, StreamingRecognizer
+from agent.asr.recognizer import StreamingRecognizer
 from agent.asr.scheduler import DecodeScheduler
 from agent.asr.settings import AsrSettings, available_cores
 from agent.asr.vad import SileroModel

@@ -11,10 +11,10 @@ from __future__ import annotations
 import numpy as np
 
 from agent.asr.agreement import echoes_prompt
-from agent.asr.decoder import Hypothesis, WhisperDecoder
+from agent.asr.contracts import DecodeJob, Hypothesis
+from agent.asr.decoder import WhisperDecoder
 from agent.asr.events import Word
 from agent.asr.language import LanguageVote
-from agent.asr.recognizer import DecodeJob
 from agent.asr.settings import AsrSettings
 
 

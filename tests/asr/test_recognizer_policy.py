@@ -11,13 +11,14 @@ import numpy as np
 import pytest
 
 from agent.asr.agreement import norm
-from agent.asr.decoder import Hypothesis
+from agent.asr.contracts import DecodeJob, Hypothesis
 from agent.asr.events import Word
-from agent.asr.recognizer import SAMPLE_RATE, DecodeJob, StreamingRecognizer
+from agent.asr.recognizer import StreamingRecognizer
 from agent.asr.settings import AsrSettings
 from agent.asr.vad import SileroModel
 from agent.audio.decode import load_audio
 from agent.samples import pyannote_sample
+from agent.timebase import SAMPLE_RATE
 
 
 @pytest.fixture(scope="module")
