@@ -20,9 +20,16 @@ def token(
     *,
     name: str = "",
     attributes: dict[str, str] | None = None,
+    manage_agents: bool = False,
 ) -> str:
     return participant_token(
-        server.api_key, server.api_secret, identity, room, name=name, attributes=attributes
+        server.api_key,
+        server.api_secret,
+        identity,
+        room,
+        name=name,
+        attributes=attributes,
+        manage_agents=manage_agents,
     )
 
 

@@ -28,13 +28,15 @@ def participant_token(
     *,
     name: str = "",
     attributes: dict[str, str] | None = None,
+    manage_agents: bool = False,
 ) -> str:
-    at = (
-        api.AccessToken(api_key, api_secret)
-        .with_identity(identity)
-        .with_name(name or identity)
-        .with_grants(api.VideoGrants(room_join=True, room=room, can_update_own_metadata=True))
+    """``manage_agents``: the ``canManageAgentSession`` grant, which lets the holder start and
+    stop captions for the room (see ``agent.room.control``)."""
+    grants = api.VideoGrants(
+        room_join=True, room=room, can_update_own_metadata=True, can_manage_agent_session=manage_agents
     )
+    at = api.AccessToken(api_key, api_secret).with_identity(identity).with_name(name or identity)
+    at = at.with_grants(grants)
     if attributes:
         at = at.with_attributes(attributes)
     return at.to_jwt()

@@ -113,5 +113,6 @@ def demo_viewer(
     if not ensure_viewer_built():
         return None
     base, stop = serve_viewer(port)
-    token = participant_token(api_key, api_secret, identity, room, name=name)
+    # The demo's viewer is the meeting's organiser: it may stop captions for the room.
+    token = participant_token(api_key, api_secret, identity, room, name=name, manage_agents=True)
     return viewer_link(base, livekit_url, token, agent_identity, lang=lang), stop

@@ -14,6 +14,7 @@ from typing import Any
 from agent.asr.settings import parse_language
 from agent.config import ConfigError
 from agent.logs import get_logger
+from agent.transcript.metadata import clean_one_line
 
 logger = get_logger(__name__)
 
@@ -53,3 +54,10 @@ def participant_language(participant_attributes: dict[str, str], room_default: s
 def opted_out(attributes: dict[str, str]) -> bool:
     value = attributes.get(ATTR_OPT_OUT, "")
     return isinstance(value, str) and value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def display_name(name: str, identity: str, limit: int) -> str:
+    """What captions and minutes call a participant: one line, at most ``limit`` characters.
+
+    Names are chosen by participants (10 KB of text, CR/LF, control characters...)."""
+    return clean_one_line(name, limit) or clean_one_line(identity, limit) or "?"

@@ -10,33 +10,31 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from typing import Any
 
 from livekit import api, rtc
 from livekit.agents import AutoSubscribe, JobContext
 
 from agent import metrics
+from agent.asr.engine import SpeechEngine
 from agent.asr.events import TranscriptEvent
 from agent.asr.shared import get_engine
 from agent.audio.keep import SessionAudio
 from agent.config import LiveKitSettings
-from agent.diarize.settings import audio_needed
 from agent.logs import get_logger
 from agent.meeting.service import MinutesService
 from agent.minutes.settings import MinutesSettings
-from agent.room.captions import Caption, CaptionPublisher, caption_from_event
-from agent.room.dispatch import (
-    HEARTBEAT_EVERY,
-    HEARTBEAT_STALE,
-    beating_here,
-    heartbeat_attributes,
-    left_here,
-)
+from agent.room.captions import CaptionPublisher, caption_from_event
+from agent.room.control import CaptionControl
+from agent.room.dispatch import left_here
+from agent.room.heartbeat import Heartbeat
+from agent.room.history import history_page
 from agent.room.keeper import TranscriptKeeper
+from agent.room.limits import ThrottledLog, shown
 from agent.room.metadata import (
     ATTR_STATUS,
+    display_name,
     language_code,
     opted_out,
     participant_language,
@@ -50,15 +48,8 @@ logger = get_logger(__name__)
 NON_HUMAN_KINDS = {rtc.ParticipantKind.PARTICIPANT_KIND_AGENT, rtc.ParticipantKind.PARTICIPANT_KIND_EGRESS}
 CAPTIONED_SOURCES = {rtc.TrackSource.SOURCE_MICROPHONE, rtc.TrackSource.SOURCE_UNKNOWN}
 TOPIC_STATUS = "greffier.status"
-RPC_START = "greffier.captions.start"
-RPC_STOP = "greffier.captions.stop"
-RPC_HISTORY = "greffier.captions.history"
-RPC_STATUS = "greffier.status"
-HISTORY_PAGE_BYTES = 12_000  # RPC payloads are limited to 15 KiB
 FINISH_WAIT = 45.0  # a track's finish is bounded by its own timeouts (final decode 30 s, ...)
 
-CaptionListener = Callable[[Caption], None]
-# Transcript text stays out of logs unless an operator debugging asks for it.
 
 
 def is_human(participant: rtc.RemoteParticipant) -> bool:
@@ -76,6 +67,7 @@ class RoomSession:
         minutes: MinutesSettings,
         room_settings: RoomSettings | None = None,
         minutes_service: MinutesService | None = None,
+        engine: SpeechEngine | None = None,
     ) -> None:
         self.room_settings = room_settings or RoomSettings()
         self.minutes_service = minutes_service
@@ -87,19 +79,39 @@ class RoomSession:
         self.room_ended = False
         self.room = ctx.room
         self.empty_grace = self.room_settings.empty_grace
-        self.engine = get_engine()
+        self.engine = engine if engine is not None else get_engine()
         self.pipelines: dict[str, TrackPipeline] = {}
         self.captions_on = True
         self.room_language: str | None = None
-        self.caption_listeners: list[CaptionListener] = []
         self.publisher: CaptionPublisher | None = None
         self._ended = asyncio.Event()
         self._empty_timer: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._track_tasks: set[asyncio.Task[Any]] = set()  # finishing tracks, erasures
-        self._slow_beat_logged = 0.0
+        self._limit_log = ThrottledLog(60.0)
+        self.control = CaptionControl(
+            self.room,
+            policy=self.room_settings.captions_control,
+            limits=self.room_settings.rpc_limits,
+            set_captions=self.set_captions,
+            status=self.status,
+            history=self.history_page,
+        )
 
     # -- lifecycle ---------------------------------------------------------------------------------
+    def name_of(self, participant: rtc.Participant) -> str:
+        return display_name(participant.name, participant.identity, self.room_settings.max_name_chars)
+
+    def metadata(self, raw: str) -> str:
+        """The room metadata, or "" when it is over the size limit (then logged, ignored)."""
+        if len(raw.encode()) <= self.room_settings.max_metadata_bytes:
+            return raw
+        self._limit_log.warning(
+            "metadata", "room metadata of %s ignored: over %d bytes", self.room.name,
+            self.room_settings.max_metadata_bytes,
+        )
+        return ""
+
     def humans(self) -> list[rtc.RemoteParticipant]:
         return [p for p in self.room.remote_participants.values() if is_human(p)]
 
@@ -118,18 +130,19 @@ class RoomSession:
         room.on("reconnecting", lambda: left_here(room.name))
         await self.ctx.connect(auto_subscribe=AutoSubscribe.AUDIO_ONLY)
         self.keeper = await TranscriptKeeper.open(
-            self.minutes_settings, room.name, self.ctx.job.room.sid, room.metadata, self.minutes_service
+            self.minutes_settings, room.name, self.ctx.job.room.sid, self.metadata(room.metadata),
+            self.minutes_service,
         )
-        if audio_needed():
+        if self.room_settings.keep_audio:
             self.kept_audio = SessionAudio(
                 self.keeper.journal.session_id, base=self.minutes_settings.data_dir
             )
         self.publisher = CaptionPublisher(room)
-        config = room_config(room.metadata)
+        config = room_config(self.metadata(room.metadata))
         self.room_language = language_code(config.get("language"))
         self.captions_on = config.get("captions", True) is not False
-        self._register_rpc()
-        self._spawn(self._heartbeat())
+        self.control.register()
+        self._spawn(Heartbeat(room, self._ended).run())
         logger.info(
             "joined room %s as hidden participant %s (%d participant(s) present)",
             room.name,
@@ -183,7 +196,7 @@ class RoomSession:
         logger.info("participant joined room %s: %s", self.room.name, participant.identity)
         self._ensure_subscribed(participant)
         if self.keeper is not None:
-            self.keeper.participant(participant.identity, participant.name or participant.identity)
+            self.keeper.participant(participant.identity, self.name_of(participant))
         self._check_empty()
         self._spawn(self._announce(participant))
 
@@ -248,15 +261,39 @@ class RoomSession:
             or self.room.remote_participants.get(participant.identity) is not participant
         ):
             return  # already running, or the participant left before the subscription landed
+        if not self._within_limits(participant):
+            return
         language = participant_language(participant.attributes, self.room_language)
         metrics.active_streams.inc()
         kept = None
         if self.kept_audio is not None:
-            kept = self.kept_audio.track(sid, participant.identity, participant.name or participant.identity)
+            kept = self.kept_audio.track(sid, participant.identity, self.name_of(participant))
         self.pipelines[sid] = TrackPipeline(
             self.engine, participant, track, sid, language=language, on_event=self._on_event, kept=kept
         )
         logger.info("captioning %s (track %s, language %s)", participant.identity, sid, language or "auto")
+
+    def _within_limits(self, participant: rtc.RemoteParticipant) -> bool:
+        """One participant publishing many microphones, or a crowd joining, must not take the
+        worker's whole capacity: past the limits, further tracks are not captioned (logged)."""
+        limits = self.room_settings
+        mine = sum(1 for p in self.pipelines.values() if p.identity == participant.identity)
+        if mine >= limits.max_tracks_per_participant:
+            self._limit_log.warning(
+                f"tracks:{participant.identity}",
+                "not captioning another microphone of %s in room %s: MAX_TRACKS_PER_PARTICIPANT=%d",
+                shown(participant.identity), self.room.name, limits.max_tracks_per_participant,
+            )
+            return False
+        speakers = {p.identity for p in self.pipelines.values()}
+        if participant.identity not in speakers and len(speakers) >= limits.max_captioned_participants:
+            self._limit_log.warning(
+                "participants",
+                "not captioning %s in room %s: MAX_CAPTIONED_PARTICIPANTS=%d reached",
+                shown(participant.identity), self.room.name, limits.max_captioned_participants,
+            )
+            return False
+        return True
 
     def _stop_pipeline(self, sid: str, *, discard: bool = False) -> None:
         pipeline = self.pipelines.pop(sid, None)
@@ -298,9 +335,14 @@ class RoomSession:
                 self._on_track_subscribed(pub.track, pub, participant)  # type: ignore[arg-type]
 
     def _on_room_metadata_changed(self, old: str, new: str) -> None:
-        self.room_language = language_code(room_config(new).get("language")) or self.room_language
+        before, config = room_config(self.metadata(old)), room_config(self.metadata(new))
+        self.room_language = language_code(config.get("language")) or self.room_language
         if self.keeper is not None:
-            self.keeper.metadata(new)
+            self.keeper.metadata(self.metadata(new))
+        # The backend switches captions by changing {"greffier": {"captions": ...}}.
+        wanted = config.get("captions")
+        if isinstance(wanted, bool) and wanted != before.get("captions", True):
+            self.set_captions(wanted, "the room metadata")
 
     def _on_disconnected(self, reason: rtc.DisconnectReason.ValueType | None = None) -> None:
         name = rtc.DisconnectReason.Name(reason) if isinstance(reason, int) else "unknown"
@@ -326,7 +368,7 @@ class RoomSession:
         caption = caption_from_event(
             event,
             identity=participant.identity,
-            name=participant.name or participant.identity,
+            name=self.name_of(participant),
             track_sid=pipeline.track_sid,
             wall=pipeline.wall_time,
         )
@@ -343,49 +385,6 @@ class RoomSession:
                 len(caption.words),
                 caption.language,
             )
-        for listener in self.caption_listeners:
-            listener(caption)
-
-    async def _heartbeat(self) -> None:
-        """Tell dispatchers this agent is alive (see ``agent.room.dispatch``).
-
-        One beat every ``HEARTBEAT_EVERY`` whatever became of the last one: an attribute update
-        sometimes waits 5 s for the server's answer (seen in CI, on an idle loop), and beats sent
-        one after the other then reached the server 6.5 s apart, which reads as a dead agent."""
-        beats: set[asyncio.Task[None]] = set()
-        last = time.monotonic()
-        try:
-            while not self._ended.is_set():
-                now = time.monotonic()
-                if now - last > HEARTBEAT_STALE - HEARTBEAT_EVERY:
-                    # The room's event loop was held up: other workers may take this agent for dead.
-                    gap = now - last
-                    logger.warning("heartbeat late in room %s: %.1fs between beats", self.room.name, gap)
-                last = now
-                beat = asyncio.ensure_future(self._beat())
-                beats.add(beat)
-                beat.add_done_callback(beats.discard)
-                try:
-                    await asyncio.wait_for(self._ended.wait(), timeout=HEARTBEAT_EVERY)
-                except TimeoutError:
-                    pass
-        finally:
-            for beat in beats:
-                beat.cancel()
-
-    async def _beat(self) -> None:
-        started = time.monotonic()
-        try:
-            await asyncio.wait_for(
-                self.room.local_participant.set_attributes(heartbeat_attributes()), timeout=HEARTBEAT_STALE
-            )
-            beating_here(self.room.name)  # connected and answering, however late the answer
-        except Exception as exc:
-            logger.debug("heartbeat failed: %s", type(exc).__name__)
-        took = time.monotonic() - started
-        if took > 2 * HEARTBEAT_EVERY and time.monotonic() - self._slow_beat_logged > 60.0:
-            self._slow_beat_logged = time.monotonic()
-            logger.warning("heartbeat: an attribute update in room %s took %.1fs", self.room.name, took)
 
     # -- control and status ------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
@@ -425,11 +424,14 @@ class RoomSession:
         except Exception as exc:
             logger.warning("could not publish status: %s", type(exc).__name__)
 
+    def history_page(self, payload: str) -> str:
+        return history_page(list(self.publisher.history) if self.publisher else [], payload)
+
     def set_captions(self, on: bool, by: str) -> None:
         if on == self.captions_on:
             return
         self.captions_on = on
-        logger.info("captions %s in room %s by %s", "started" if on else "stopped", self.room.name, by)
+        logger.info("captions %s in room %s by %s", "started" if on else "stopped", self.room.name, shown(by))
         if on:
             for participant in self.humans():
                 self._resubscribe(participant)
@@ -437,53 +439,6 @@ class RoomSession:
             for sid in list(self.pipelines):
                 self._stop_pipeline(sid)
         self._spawn(self._announce())
-
-    def _register_rpc(self) -> None:
-        lp = self.room.local_participant
-
-        async def start(data: rtc.RpcInvocationData) -> str:
-            self.set_captions(True, data.caller_identity)
-            return json.dumps(self.status())
-
-        async def stop(data: rtc.RpcInvocationData) -> str:
-            self.set_captions(False, data.caller_identity)
-            return json.dumps(self.status())
-
-        async def status(data: rtc.RpcInvocationData) -> str:
-            return json.dumps(self.status())
-
-        async def history(data: rtc.RpcInvocationData) -> str:
-            return self.history_page(data.payload)
-
-        lp.register_rpc_method(RPC_START, start)
-        lp.register_rpc_method(RPC_STOP, stop)
-        lp.register_rpc_method(RPC_STATUS, status)
-        lp.register_rpc_method(RPC_HISTORY, history)
-
-    def history_page(self, payload: str) -> str:
-        """Final captions so far, paged to fit an RPC reply: ``{"since": N}`` → items, next."""
-        since = 0
-        try:
-            request = json.loads(payload) if payload else {}
-            if isinstance(request, dict) and isinstance(request.get("since"), int):
-                since = max(0, request["since"])
-        except ValueError:
-            pass
-        items: list[dict[str, Any]] = []
-        size = 0
-        history = list(self.publisher.history) if self.publisher else []
-        index = since
-        for caption in history[since:]:
-            message = caption.to_message()
-            message.pop("words", None)
-            encoded = len(json.dumps(message, ensure_ascii=False).encode())
-            if items and size + encoded > HISTORY_PAGE_BYTES:
-                break
-            items.append(message)
-            size += encoded
-            index += 1
-        return json.dumps({"items": items, "next": index, "total": len(history)}, ensure_ascii=False)
-
 
 async def run_room_session(
     ctx: JobContext,

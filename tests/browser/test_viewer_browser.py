@@ -152,7 +152,7 @@ def test_viewer_shows_browser_speech_and_controls_captions(
     worker = start_worker(AGENT_NAME=AGENT, WHISPER_MODEL="tiny.en", ROOM_EMPTY_GRACE="2")
     room = f"browser-{uuid.uuid4().hex[:6]}"
     speaker_token = token(livekit_server, "alice", room, name="Alice Martin")
-    viewer_token = token(livekit_server, "viewer", room, name="Viewer")
+    viewer_token = token(livekit_server, "viewer", room, name="Viewer", manage_agents=True)
     late_token = token(livekit_server, "late", room, name="Late")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     env = {

@@ -74,7 +74,8 @@ async def _no_pipelines(reader: CaptionReader) -> bool:
 async def test_opt_out_and_rpc_stop_start(livekit_server, worker) -> None:
     url, room = livekit_server.url, "consent"
     speech = synth_speech(SENTENCE, "en")
-    reader = await CaptionReader.join(url, token(livekit_server, "reader", room))
+    # The reader holds the organiser's grant: it may stop captions for the room.
+    reader = await CaptionReader.join(url, token(livekit_server, "reader", room, manage_agents=True))
     bob = await Speaker.join(url, token(livekit_server, "bob", room, attributes={"greffier.opt_out": "true"}))
     carol = await Speaker.join(url, token(livekit_server, "carol", room))
     await bob.publish()

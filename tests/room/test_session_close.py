@@ -9,14 +9,10 @@ from agent.room.session import RoomSession
 
 
 async def test_minutes_wait_for_tracks_still_finishing() -> None:
-    # Without the model: close() only needs these attributes.
-    session = RoomSession.__new__(RoomSession)
-    session.room = SimpleNamespace(name="salle")  # type: ignore[assignment]
-    session.pipelines = {}
-    session.publisher = None
+    # Built without the model or a server: the engine is injected, the room is a stand-in.
+    ctx = SimpleNamespace(room=SimpleNamespace(name="salle"))
+    session = RoomSession(ctx, None, None, engine=object())  # type: ignore[arg-type]
     session.room_ended = True
-    session._tasks = set()
-    session._track_tasks = set()
     order: list[str] = []
 
     class Keeper:
