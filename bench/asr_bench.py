@@ -52,6 +52,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import itertools
 
+from agent.asr import redecode
 from agent.asr.contracts import DecodeJob, Hypothesis
 from agent.asr.decoder import WhisperDecoder
 from agent.asr.engine import SpeechEngine
@@ -214,7 +215,7 @@ def eou_latencies(
 
 
 class CountingDecoder:
-    """Wraps a ``WhisperDecoder`` for ``simulate_stream``: counts decodes, time and buffer lengths."""
+    """Observes ``simulate_stream``'s decodes: counts them, their time and buffer lengths."""
 
     def __init__(self, decoder: WhisperDecoder, on_job: Callable[[DecodeJob], None] | None = None) -> None:
         self.decoder = decoder
@@ -226,7 +227,7 @@ class CountingDecoder:
         self.on_job = on_job
 
     def decode_job(self, job: DecodeJob, languages: Any) -> Hypothesis:
-        hyp = self.decoder.decode_job(job, languages)
+        hyp = redecode.decode_job(self.decoder, job, languages)
         seconds = len(job.audio) / SAMPLE_RATE
         self.decodes += 1
         self.finals += job.kind == "final"
@@ -362,7 +363,9 @@ def run_streaming(
 ) -> dict:
     counting = CountingDecoder(decoder, on_job)
     wall0, cpu0 = time.perf_counter(), _usage_cpu()
-    events = simulate_stream(clip.audio, counting, vad_model, settings, progress=progress)  # type: ignore[arg-type]
+    events = simulate_stream(
+        clip.audio, decoder, vad_model, settings, progress=progress, decode=counting.decode_job
+    )
     wall, cpu = time.perf_counter() - wall0, _usage_cpu() - cpu0
     finals = [e for e in events if e.is_final]
     text = " ".join(e.text for e in finals)

@@ -27,6 +27,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
+from agent.asr import redecode
+from agent.asr.batched import BatchDecoder
 from agent.asr.contracts import DecodeJob
 from agent.asr.decoder import WhisperDecoder
 from agent.asr.language import LanguageVote
@@ -60,7 +62,6 @@ def jobs_for(audio: np.ndarray, n: int, seconds: float, kind: str) -> list[tuple
             end_sample=len(clip),
             prompt="",
             language="en",
-            generation=0,
             voice_end=len(clip),
         )
         out.append((job, LanguageVote("en")))
@@ -98,19 +99,20 @@ def main() -> int:
         model=args.model, device=args.device, compute_type=args.compute_type, final_beam_size=args.final_beam
     )
     decoder = WhisperDecoder(settings)
+    batch = BatchDecoder(decoder)
     audio = speech(args.audio)
     rows = []
     for n in [int(x) for x in args.sizes.split(",")]:
         row: dict[str, float | int] = {"streams": n}
         for kind in ("interim", "final"):
             jobs = jobs_for(audio, n, args.seconds, kind)
-            single = timed(lambda jobs=jobs: [decoder.decode_job(j, v) for j, v in jobs], args.repeats)
-            batched = timed(lambda jobs=jobs: decoder.decode_batch(jobs), args.repeats)
+            single = timed(lambda jobs=jobs: [redecode.decode_job(decoder, j, v) for j, v in jobs], args.repeats)
+            batched = timed(lambda jobs=jobs: redecode.decode_batch(batch, jobs), args.repeats)
             row[f"{kind}_single"] = single
             row[f"{kind}_batched"] = batched
             # Same words either way? (padding to a common window may change a word here and there)
-            one = [text_of(decoder.decode_job(j, v)) for j, v in jobs]
-            many = [text_of(h) for h in decoder.decode_batch(jobs)]
+            one = [text_of(redecode.decode_job(decoder, j, v)) for j, v in jobs]
+            many = [text_of(h) for h in redecode.decode_batch(batch, jobs)]
             row[f"{kind}_same_text"] = sum(a == b for a, b in zip(one, many, strict=True)) / n
         rows.append(row)
         print(

@@ -25,7 +25,6 @@ class DecodeJob:
     end_sample: int
     prompt: str
     language: str | None
-    generation: int  # guards against applying a job after a reset
     voice_end: int = 0  # where speech really stopped (the VAD adds padding after it)
     early: bool = False  # a final decoded before the VAD confirmed the end (see StreamingRecognizer)
     loaded: bool = False  # the stream was under back-pressure when it asked (the engine may hurry)

@@ -21,6 +21,8 @@ from collections.abc import AsyncIterator, Sequence
 import numpy as np
 
 from agent import metrics
+from agent.asr import redecode
+from agent.asr.batched import BatchDecoder
 from agent.asr.contracts import DecodeJob, Hypothesis
 from agent.asr.decoder import WhisperDecoder
 from agent.asr.events import TranscriptEvent
@@ -41,6 +43,7 @@ class SpeechEngine:
     def __init__(self, settings: AsrSettings | None = None) -> None:
         self.settings = settings or AsrSettings.from_env()
         self.decoder = WhisperDecoder(self.settings)
+        self.batch = BatchDecoder(self.decoder)
         self.vad_model = SileroModel()
         self.batch_size = self.settings.batch_size_for(self.decoder.device)
         workers = self.decoder.workers
@@ -83,7 +86,7 @@ class SpeechEngine:
         return True
 
     def _decode(self, job: DecodeJob, languages: LanguageVote) -> Hypothesis:
-        hyp = self.decoder.decode_job(job, languages, hurry=self._hurry([job]))
+        hyp = redecode.decode_job(self.decoder, job, languages, hurry=self._hurry([job]))
         self._account([job], hyp.seconds)
         return hyp
 
@@ -92,9 +95,14 @@ class SpeechEngine:
         time, so their sum is the time the decoder was busy: the real-time factor stays the
         decoder's cost per second of audio, and the decode-time histogram sees one model call."""
         jobs = [job for job, _ in items]
-        hyps = self.decoder.decode_batch(items, hurry=self._hurry(jobs))
+        hyps = self.decode_batch(items, hurry=self._hurry(jobs))
         self._account(jobs, sum(h.seconds for h in hyps))
         return hyps
+
+    def decode_batch(
+        self, items: Sequence[tuple[DecodeJob, LanguageVote]], *, hurry: bool = False
+    ) -> list[Hypothesis]:
+        return redecode.decode_batch(self.batch, items, hurry=hurry)
 
     def _account(self, jobs: Sequence[DecodeJob], busy: float) -> None:
         with self._stats:

@@ -47,6 +47,7 @@ from livekit.agents.types import (
 )
 from livekit.agents.utils import AudioBuffer
 
+from agent.asr import redecode
 from agent.asr.agreement import join_words, strip_repetitions
 from agent.asr.contracts import DecodeJob, to_float32
 from agent.asr.engine import RecognizerStream, SpeechEngine
@@ -246,10 +247,9 @@ class WhisperSTT(stt.STT):
                 end_sample=end,
                 prompt=join_words(words)[-PROMPT_CHARS:],  # condition on the text so far
                 language=votes.for_decode(final=True, seconds=(end - start) / SAMPLE_RATE),
-                generation=0,
             )
             hyp = await engine.scheduler.run(
-                lambda job=job: engine.decoder.decode_job(job, votes), final=True
+                lambda job=job: redecode.decode_job(engine.decoder, job, votes), final=True
             )
             votes.add(hyp.language_probs, (end - start) / SAMPLE_RATE)
             if (hyp.no_speech_prob > 0.6 and hyp.avg_logprob < -1.0) or hyp.avg_logprob < -1.5:

@@ -63,7 +63,6 @@ class StreamingRecognizer:
         self.languages = LanguageVote(language or settings.language, settings.languages)
         self.chunk_seconds = settings.chunk_seconds  # may be raised under load
         self._lock = threading.Lock()
-        self._generation = 0
         self.position = 0  # samples received
         # Audio since _buf_start, in a growable array: appending a 20 ms frame must not copy
         # the whole (up to 15 s) buffer, as np.concatenate would on every frame.
@@ -218,7 +217,6 @@ class StreamingRecognizer:
                 language=self.languages.for_decode(
                     final=kind == "final", seconds=(end - self._buf_start) / SAMPLE_RATE
                 ),
-                generation=self._generation,
                 voice_end=min(end, voice_end),
                 early=early_end is not None,
                 loaded=self.under_pressure,
@@ -233,8 +231,6 @@ class StreamingRecognizer:
     def apply(self, job: DecodeJob, hyp: Hypothesis | None, now: float) -> list[TranscriptEvent]:
         """Merge a decode result; ``hyp`` None means the job was skipped (too short)."""
         with self._lock:
-            if job.generation != self._generation:
-                return []
             if job.early:
                 if hyp is not None:
                     self._early = (job, hyp)
@@ -497,7 +493,6 @@ class StreamingRecognizer:
         with the wide beam): the decode it saves is the most expensive one a stream asks for."""
         return (
             self.under_pressure
-            and job.generation == self._generation
             and bool(self._committed or self._tentative)
             and self._heard_to >= job.voice_end
         )
@@ -509,7 +504,6 @@ class StreamingRecognizer:
         same = (
             early.start_sample == job.start_sample
             and early.end_sample == job.end_sample
-            and early.generation == job.generation
             and early.prompt == job.prompt
             and early.language == job.language
         )

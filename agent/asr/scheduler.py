@@ -85,7 +85,6 @@ class DecodeScheduler:
         self._lock = threading.Lock()
         self._closed = False
         self.decodes = 0
-        self.last_wait = 0.0
         self.workers = workers
         self._threads = [
             threading.Thread(target=self._run, name=f"{name}-{i}", daemon=True) for i in range(workers)
@@ -142,7 +141,6 @@ class DecodeScheduler:
                 continue
             batch = self._gather(req) if req.work is None else [req]
             started = time.monotonic()
-            self.last_wait = started - req.queued_at
             if req.work is not None:
                 _settle(req.future, req.work)
             else:

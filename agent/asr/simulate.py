@@ -13,13 +13,17 @@ from collections.abc import Callable
 
 import numpy as np
 
+from agent.asr import redecode
+from agent.asr.contracts import DecodeJob, Hypothesis
 from agent.asr.decoder import WhisperDecoder
 from agent.asr.events import TranscriptEvent
+from agent.asr.language import LanguageVote
 from agent.asr.recognizer import StreamingRecognizer
 from agent.asr.settings import AsrSettings
 from agent.asr.vad import SileroModel
 from agent.timebase import SAMPLE_RATE
 
+DecodeFn = Callable[[DecodeJob, LanguageVote], Hypothesis]
 FRAME = SAMPLE_RATE // 50  # 20 ms, as WebRTC delivers
 
 
@@ -33,10 +37,14 @@ def simulate_stream(
     on_event: Callable[[TranscriptEvent], None] | None = None,
     progress: Callable[[float], None] | None = None,
     language: str | None = None,
+    decode: DecodeFn | None = None,
 ) -> list[TranscriptEvent]:
     """Return every event. ``pace`` None runs as fast as the CPU allows; ``pace`` N also paces the
     feed at N x real time with sleeps (1 = a live stream). Either way a decode advances the
-    simulated clock by the wall time it took, so latencies are those of a real-time stream."""
+    simulated clock by the wall time it took, so latencies are those of a real-time stream.
+    ``decode`` replaces the engine's (``redecode.decode_job`` on ``decoder``), to observe it."""
+    if decode is None:
+        decode = lambda job, votes: redecode.decode_job(decoder, job, votes)  # noqa: E731
     rec = StreamingRecognizer(vad_model, settings, stream_id="file", language=language)
     events: list[TranscriptEvent] = []
     fed = 0
@@ -79,7 +87,7 @@ def simulate_stream(
         if rec.skip_final(job):
             emit(rec.apply(job, None, clock))
             continue
-        hyp = decoder.decode_job(job, rec.languages)
+        hyp = decode(job, rec.languages)
         clock = max(clock, fed / SAMPLE_RATE) + hyp.seconds
         feed_until(clock)
         emit(rec.apply(job, hyp, max(clock, job.end_sample / SAMPLE_RATE)))

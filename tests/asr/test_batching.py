@@ -17,9 +17,11 @@ from typing import Any
 import numpy as np
 import pytest
 
+from agent.asr import redecode
 from agent.asr.agreement import norm
+from agent.asr.batched import BatchDecoder, _max_length, _split_at_timestamps
 from agent.asr.contracts import DecodeJob, Hypothesis
-from agent.asr.decoder import WhisperDecoder, _max_length, _split_at_timestamps
+from agent.asr.decoder import WhisperDecoder
 from agent.asr.engine import SpeechEngine
 from agent.asr.language import LanguageVote
 from agent.asr.scheduler import DecodeScheduler
@@ -55,7 +57,6 @@ def make_job(audio: np.ndarray, kind: str, language: str | None, prompt: str = "
         end_sample=len(audio),
         prompt=prompt,
         language=language,
-        generation=0,
     )
 
 
@@ -72,8 +73,8 @@ def test_batch_gives_each_stream_its_own_decode(
     chosen: tuple[tuple[int, str | None], ...],
 ) -> None:
     jobs = [make_job(clips[i], kind, language) for i, language in chosen]
-    alone = [base_decoder.decode_job(job, LanguageVote()) for job in jobs]
-    batched = base_decoder.decode_batch([(job, LanguageVote()) for job in jobs])
+    alone = [redecode.decode_job(base_decoder, job, LanguageVote()) for job in jobs]
+    batched = redecode.decode_batch(BatchDecoder(base_decoder), [(job, LanguageVote()) for job in jobs])
     assert len(batched) == len(jobs)
     for job, one, many in zip(jobs, alone, batched, strict=True):
         assert words_of(many) == words_of(one)
@@ -105,7 +106,7 @@ def test_batch_mixes_prompts_languages_and_candidates(
             LanguageVote(None, ("fr", "de")),
         ),
     ]
-    hyps = base_decoder.decode_batch(jobs)
+    hyps = redecode.decode_batch(BatchDecoder(base_decoder), jobs)
     assert [h.language for h in hyps] == ["en", "fr", "fr"]
     assert "chicago" in words_of(hyps[0])
     # The detected "en" is ruled out: the likelier of fr and de was decoded instead, at once,
@@ -118,12 +119,13 @@ def test_batch_mixes_prompts_languages_and_candidates(
 
 
 def test_batch_prompts_put_start_of_transcript_at_one_index(base_decoder: WhisperDecoder) -> None:
-    toks = [base_decoder._tokenizer(lang) for lang in ("en", "fr", "en")]
-    prompts = base_decoder._batch_prompts(["Okay.", "", "So what are we going to talk about today?"], toks)
+    batch = BatchDecoder(base_decoder)
+    toks = [batch._tokenizer(lang) for lang in ("en", "fr", "en")]
+    prompts = batch._prompts(["Okay.", "", "So what are we going to talk about today?"], toks)
     sot = toks[0].sot
     assert len({p.index(sot) for p in prompts}) == 1
     assert prompts[1] == base_decoder.model.get_prompt(toks[1], [])  # nothing to cut from
-    prompts = base_decoder._batch_prompts(["Okay.", "Well, there isn't that much difference."], toks[:2])
+    prompts = batch._prompts(["Okay.", "Well, there isn't that much difference."], toks[:2])
     assert len({p.index(sot) for p in prompts}) == 1
     kept = len(toks[0].encode(" Okay."))
     assert prompts[0] == base_decoder.model.get_prompt(toks[0], toks[0].encode(" Okay."))
@@ -133,13 +135,13 @@ def test_batch_prompts_put_start_of_transcript_at_one_index(base_decoder: Whispe
 
 def test_a_batch_holds_one_kind(base_decoder: WhisperDecoder, clips: list[np.ndarray]) -> None:
     with pytest.raises(ValueError, match="one kind"):
-        base_decoder.decode_batch(
+        redecode.decode_batch(BatchDecoder(base_decoder),
             [
                 (make_job(clips[7], "interim", "en"), LanguageVote()),
                 (make_job(clips[9], "final", "en"), LanguageVote()),
             ]
         )
-    assert base_decoder.decode_batch([]) == []
+    assert redecode.decode_batch(BatchDecoder(base_decoder), []) == []
 
 
 def test_split_keeps_an_unfinished_tail() -> None:
@@ -292,7 +294,7 @@ async def test_engine_batches_streams_and_gives_each_its_finals() -> None:
     # never queue together (seen in CI), which is right for the engine but says nothing on batching.
     engine = SpeechEngine(AsrSettings(model="tiny.en", batch_size=2, decode_workers=1))
     sizes: list[int] = []
-    decode_batch = engine.decoder.decode_batch
+    decode_batch = engine.decode_batch
 
     def recording(
         items: Sequence[tuple[DecodeJob, LanguageVote]], *, hurry: bool = False
@@ -300,7 +302,7 @@ async def test_engine_batches_streams_and_gives_each_its_finals() -> None:
         sizes.append(len(items))
         return decode_batch(items, hurry=hurry)
 
-    engine.decoder.decode_batch = recording  # type: ignore[method-assign]
+    engine.decode_batch = recording  # type: ignore[method-assign]
     call = load_audio(pyannote_sample().wav)
     try:
         assert engine.batch_size == 2
@@ -377,3 +379,13 @@ def test_two_workers_batch_what_queues_behind_them() -> None:
         assert sorted(map(len, batches)) == [1, 1, 3]
     finally:
         sched.close()
+
+
+def test_batched_decoder_mirrors_the_installed_faster_whisper() -> None:
+    """agent/asr/batched.py is rebuilt from faster-whisper internals of one release: a new
+    release must be read against it (and the batch-vs-single tests rerun) before the pin moves."""
+    import faster_whisper
+
+    from agent.asr.batched import FASTER_WHISPER_VERSION
+
+    assert faster_whisper.__version__ == FASTER_WHISPER_VERSION

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from agent.asr import redecode
 from agent.asr.language import LanguageVote
 
 
@@ -49,7 +50,7 @@ def test_an_odd_utterance_follows_the_vote() -> None:
 
 
 class _StubDecoder:
-    """WhisperDecoder.decode_job over a fake decode: which languages were decoded, in order."""
+    """redecode.decode_job over a fake decode: which languages were decoded, in order."""
 
     def __init__(self, detected: list[tuple[str, float]]) -> None:
         from agent.asr.decoder import WhisperDecoder
@@ -75,17 +76,17 @@ def test_decode_job_writes_in_the_votes_language() -> None:
 
     from agent.asr.contracts import DecodeJob
 
-    job = DecodeJob("final", np.zeros(32000, np.float32), 0, 32000, "", None, 0)
+    job = DecodeJob("final", np.zeros(32000, np.float32), 0, 32000, "", None)
     vote = LanguageVote()
     vote.add([("en", 0.95)], 6.0)
     vote.fixed = None  # still voting, English well ahead
     stub = _StubDecoder([("ar", 0.55), ("en", 0.45)])
-    hyp = stub.decoder.decode_job(job, vote)
+    hyp = redecode.decode_job(stub.decoder, job, vote)
     assert stub.calls == [None, "en"] and hyp.language == "en"
     assert hyp.language_probs == [("ar", 0.55), ("en", 0.45)]  # the detection still counts as evidence
     # A first utterance has nothing to outvote: its detection stands, one decode.
     stub = _StubDecoder([("fr", 0.8), ("en", 0.2)])
-    assert stub.decoder.decode_job(job, LanguageVote()).language == "fr" and stub.calls == [None]
+    assert redecode.decode_job(stub.decoder, job, LanguageVote()).language == "fr" and stub.calls == [None]
     # A ruled-out language is replaced by the likeliest allowed one.
     stub = _StubDecoder([("ar", 0.7), ("fr", 0.2), ("en", 0.1)])
-    assert stub.decoder.decode_job(job, LanguageVote(candidates=("fr", "en"))).language == "fr"
+    assert redecode.decode_job(stub.decoder, job, LanguageVote(candidates=("fr", "en"))).language == "fr"

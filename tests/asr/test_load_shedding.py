@@ -108,7 +108,7 @@ def _engine(depth: int, final_beam: int = 5) -> SpeechEngine:
 def _job(kind: str, loaded: bool = False) -> DecodeJob:
     import numpy as np
 
-    return DecodeJob(kind, np.zeros(16000, np.float32), 0, 16000, "", "en", 0, loaded=loaded)  # type: ignore[arg-type]
+    return DecodeJob(kind, np.zeros(16000, np.float32), 0, 16000, "", "en", loaded=loaded)  # type: ignore[arg-type]
 
 
 def test_finals_hurry_only_under_load() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from agent.asr import redecode
 from agent.asr.agreement import echoes_prompt
 from agent.asr.contracts import DecodeJob, Hypothesis
 from agent.asr.decoder import WhisperDecoder
@@ -34,7 +35,7 @@ def test_a_hypothesis_that_starts_with_the_prompt_echoes_it() -> None:
 
 
 class _Stub:
-    """WhisperDecoder.decode_job over a fake decode that answers by prompt."""
+    """redecode.decode_job over a fake decode that answers by prompt."""
 
     def __init__(self, answers: dict[str, str]) -> None:
         self.decoder = WhisperDecoder.__new__(WhisperDecoder)
@@ -50,13 +51,13 @@ class _Stub:
 
 
 def job(kind: str, prompt: str) -> DecodeJob:
-    return DecodeJob(kind, np.zeros(32000, np.float32), 0, 32000, prompt, "fr", 0)  # type: ignore[arg-type]
+    return DecodeJob(kind, np.zeros(32000, np.float32), 0, 32000, prompt, "fr")  # type: ignore[arg-type]
 
 
 def test_an_echoing_final_is_decoded_again_without_its_prompt() -> None:
     prompt = "Merci d'être venue!"
     stub = _Stub({prompt: "Merci d'être venue! Merci d'être", "": "Nous allons parler du budget"})
-    hyp = stub.decoder.decode_job(job("final", prompt), LanguageVote())
+    hyp = redecode.decode_job(stub.decoder, job("final", prompt), LanguageVote())
     assert stub.prompts == [prompt, ""]
     assert [w.text.strip() for w in hyp.words] == "Nous allons parler du budget".split()
     assert hyp.seconds == 1.0  # both decodes are the decoder's time
@@ -66,17 +67,17 @@ def test_a_looping_final_is_decoded_again_without_its_prompt() -> None:
     prompt = "Merci d'être venu!"
     looping = "N'oublions pas d'être venu d'être venu d'être venu d'être venu"
     stub = _Stub({prompt: looping, "": "On va parler du budget"})
-    hyp = stub.decoder.decode_job(job("final", prompt), LanguageVote())
+    hyp = redecode.decode_job(stub.decoder, job("final", prompt), LanguageVote())
     assert stub.prompts == [prompt, ""] and hyp.words[0].text == " On"
 
 
 def test_other_decodes_are_decoded_once() -> None:
     prompt = "Merci d'être venue!"
     stub = _Stub({prompt: "Nous allons parler du budget", "": "unused"})
-    stub.decoder.decode_job(job("final", prompt), LanguageVote())
+    redecode.decode_job(stub.decoder, job("final", prompt), LanguageVote())
     assert stub.prompts == [prompt]
     # Interims are left alone (their final settles the text), so is a final without a prompt.
     stub = _Stub({prompt: "Merci d'être venue! Merci", "": "Merci d'être venue! Merci"})
-    stub.decoder.decode_job(job("interim", prompt), LanguageVote())
-    stub.decoder.decode_job(job("final", ""), LanguageVote())
+    redecode.decode_job(stub.decoder, job("interim", prompt), LanguageVote())
+    redecode.decode_job(stub.decoder, job("final", ""), LanguageVote())
     assert stub.prompts == [prompt, ""]
