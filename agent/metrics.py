@@ -25,6 +25,9 @@ audio_gaps = Counter(
 )
 active_rooms = Gauge("greffier_active_rooms", "Rooms this worker is in")
 active_streams = Gauge("greffier_active_streams", "Audio streams being recognised")
+room_tasks = Gauge(
+    "greffier_room_asyncio_tasks", "Tasks on the room's event loop, at its last heartbeat (leak check)"
+)
 worker_load = Gauge("greffier_worker_load", "Load reported to LiveKit's dispatcher (0..1)")
 decode_seconds = Histogram(
     "greffier_decode_seconds",

@@ -10,6 +10,7 @@ import time
 
 from livekit import rtc
 
+from agent import metrics
 from agent.logs import get_logger
 from agent.room.dispatch import HEARTBEAT_EVERY, HEARTBEAT_STALE, beating_here, heartbeat_attributes
 
@@ -36,6 +37,7 @@ class Heartbeat:
                     gap = now - last
                     logger.warning("heartbeat late in room %s: %.1fs between beats", self.room.name, gap)
                 last = now
+                metrics.room_tasks.set(len(asyncio.all_tasks()))
                 beat = asyncio.ensure_future(self.beat())
                 beats.add(beat)
                 beat.add_done_callback(beats.discard)
