@@ -166,13 +166,16 @@ async def main_async(args: argparse.Namespace) -> int:
             f"{f(r['final_p95'])} | {r['rss_mb']:.0f} | {extra:.0f} | {load} | {accepts}"
             f" | {'yes' if ok else 'no'} |"
         )
+    # Issue 14: SDK callbacks once met a closed event loop and flooded the log; it must stay at 0.
+    flood = (out / "worker.log").read_bytes().count(b"Event loop is closed")
+    print(f"\n'Event loop is closed' lines in the worker's log: {flood}")
     kept = [r["rooms"] for r in rows if keeps_up(r)]
     best = max(kept) if kept else 0
     print(f"\nSpeaking streams kept under the target: {best} ({best / cores:.1f} per core)")
     full = [r["rooms"] for r in rows if r["load_max"] is not None and r["load_max"] >= LOAD_THRESHOLD]
     if full:
         print(f"The worker reported itself full from {min(full)} speaking room(s) on.")
-    (out / "load_bench.json").write_text(json.dumps({"idle_rss_mb": idle_rss, "rows": rows}, indent=1))
+    (out / "load_bench.json").write_text(json.dumps({"idle_rss_mb": idle_rss, "rows": rows, "event_loop_closed_lines": flood}, indent=1))
     import matplotlib
 
     matplotlib.use("Agg")
