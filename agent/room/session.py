@@ -25,6 +25,7 @@ from agent.config import LiveKitSettings
 from agent.logs import get_logger
 from agent.meeting.service import MinutesService
 from agent.minutes.settings import MinutesSettings
+from agent.room import ffi_guard
 from agent.room.captions import CaptionPublisher, caption_from_event
 from agent.room.control import CaptionControl
 from agent.room.dispatch import left_here
@@ -447,7 +448,14 @@ async def run_room_session(
     room_settings: RoomSettings | None = None,
     minutes_service: MinutesService | None = None,
 ) -> None:
+    ffi_guard.install()
     session = RoomSession(ctx, settings, minutes, room_settings, minutes_service)
+    loop = asyncio.get_running_loop()
+
+    async def release_subscriptions() -> None:  # after the room disconnected, before the loop closes
+        ffi_guard.release_loop(loop, ctx.room.name)
+
+    ctx.add_shutdown_callback(release_subscriptions)
     try:
         await session.run()
     finally:
