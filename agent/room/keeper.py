@@ -35,6 +35,11 @@ def segment_from_caption(c: Caption) -> Segment:
     )
 
 
+def _by(item: tuple[str, object], identity: object) -> bool:
+    kind, value = item
+    return kind == "segment" and getattr(value, "speaker_identity", None) == identity
+
+
 class TranscriptKeeper:
     def __init__(
         self, journal: Journal, settings: MinutesSettings, service: MinutesService | None = None
@@ -43,6 +48,8 @@ class TranscriptKeeper:
         self.settings = settings
         self.service = service
         self._writes: asyncio.Queue[tuple[str, object] | None] = asyncio.Queue()
+        self._failed: list[tuple[str, object]] = []  # not written yet (the disk failed)
+        self._failing = False
         self._writer = asyncio.create_task(self._write_loop(), name="journal-writer")
 
     @classmethod
@@ -75,23 +82,50 @@ class TranscriptKeeper:
 
     async def _write_loop(self) -> None:
         while (item := await self._writes.get()) is not None:
-            kind, value = item
-            try:
-                if kind == "segment":
-                    await asyncio.to_thread(self.journal.append_segment, value)  # type: ignore[arg-type]
-                elif kind == "join":
-                    await asyncio.to_thread(self.journal.append_participant, *value)  # type: ignore[misc]
-                elif kind == "meta":
-                    await asyncio.to_thread(self.journal.update_metadata, value)  # type: ignore[arg-type]
-                elif kind == "forget":
-                    removed = await asyncio.to_thread(self.journal.forget_speaker, value)  # type: ignore[arg-type]
-                    logger.info("erased %d segment(s) of an opted-out participant", removed)
-            except OSError as exc:
-                logger.error("journal write failed (%s): %s", kind, exc)
+            if item[0] == "forget":  # nothing of theirs may be written later either
+                self._failed = [f for f in self._failed if not _by(f, item[1])]
+            self._failed.append(item)
+            await self._write_pending()
 
-    async def flush(self) -> None:
+    async def _write_pending(self) -> None:
+        """Write what failed before, then the new item, in order. A full or failing disk
+        (``DATA_DIR`` full, ENOSPC) keeps the records in memory and retries them with every
+        later write and at the end, rather than lose what was said."""
+        while self._failed:
+            kind, value = self._failed[0]
+            try:
+                await asyncio.to_thread(self._write, kind, value)
+            except OSError as exc:
+                if not self._failing:
+                    logger.error("journal write failed (%s): %s; kept in memory, retried", kind, exc)
+                self._failing = True
+                return
+            self._failed.pop(0)
+            if self._failing:
+                logger.warning("journal writes work again: the records kept in memory are written")
+                self._failing = False
+
+    def _write(self, kind: str, value: object) -> None:
+        if kind == "segment":
+            self.journal.append_segment(value)  # type: ignore[arg-type]
+        elif kind == "join":
+            self.journal.append_participant(*value)  # type: ignore[misc]
+        elif kind == "meta":
+            self.journal.update_metadata(value)  # type: ignore[arg-type]
+        elif kind == "forget":
+            removed = self.journal.forget_speaker(value)  # type: ignore[arg-type]
+            logger.info("erased %d segment(s) of an opted-out participant", removed)
+
+    async def flush(self, retries: int = 5, pause: float = 2.0) -> None:
         await self._writes.put(None)
         await self._writer
+        for _ in range(retries):
+            if not self._failed:
+                return
+            await asyncio.sleep(pause)
+            await self._write_pending()
+        if self._failed:
+            logger.error("%d journal record(s) could not be written: the disk still fails", len(self._failed))
 
     async def close(self, *, room_ended: bool) -> None:
         """Flush; when the room really ended, mark it and produce + deliver the minutes."""
