@@ -1,12 +1,21 @@
-"""Language choice for a stream that was not told its language: vote, then stick.
+"""Language choice for a stream that was not told its language: a vote with a prior.
 
 Whisper's language detection on one short utterance is unreliable (a 0.5 s "Hello?" can come out
-as Korean). Each decode that detected adds its probabilities weighted by the seconds of audio behind
-them; the language is settled once enough audio agrees, and then never flips mid-meeting.
-Until then interims use the best guess so far (their text must not jump between languages), while
-the final decode of each utterance long enough to judge keeps detecting: otherwise the first second
-of a meeting ("Hello? Hello?" on a phone line) would decide the language for good.
-``candidates`` (``WHISPER_LANGUAGES``, e.g. "fr,en") restricts what may be chosen at all.
+as Korean; "Fail again. Fail better." came out as Dutch). Each decode that detected adds its
+probabilities weighted by the seconds of audio behind them; the language is *settled* once enough
+audio agrees, and then used for every decode, so it does not flip between sentences.
+
+- ``prior``: the room's established language (what its other speakers settled on) or the
+  operator's default (the first of ``WHISPER_LANGUAGES``). Until the speaker's own speech says
+  otherwise, interims are decoded in it instead of a fresh 99-way detection, and it weighs
+  ``PRIOR_SECONDS`` of confident speech in every choice: a short reply's detection adds to the
+  vote, but its text stays in the prior until the speaker's replies outweigh it together.
+- Finals long enough to judge keep detecting, also after settling (every ``RECHECK_SECONDS``
+  final): a settled language that the speaker's later speech contradicts (its share falls under
+  ``SETTLE_SHARE`` against another language's) is replaced. The first seconds of a meeting ("Hello?
+  Hello?" on a phone line) therefore never decide it for good.
+- ``candidates`` (``WHISPER_LANGUAGES``, e.g. "fr,en") restricts what may be chosen at all.
+- ``fixed`` (a configured language, the participant's attribute) is never revised.
 """
 
 from __future__ import annotations
@@ -17,37 +26,66 @@ SETTLE_SECONDS = 3.0
 SETTLE_SHARE = 0.7
 USE_BEST_AFTER_SECONDS = 1.0
 DETECT_MIN_SECONDS = 1.5  # a final over less audio than this uses the best guess too
+RECHECK_SECONDS = 4.0  # once settled, finals this long still detect (to catch a wrong settle)
+PRIOR_SECONDS = 1.5  # the prior weighs like this much confident speech
 
 
 class LanguageVote:
-    def __init__(self, fixed: str | None = None, candidates: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, fixed: str | None = None, candidates: tuple[str, ...] = (), prior: str | None = None
+    ) -> None:
         self.fixed = fixed
         self.candidates = candidates
+        self.settled: str | None = None
+        self.prior: str | None = None
+        self.set_prior(prior)
         self._scores: dict[str, float] = defaultdict(float)
         self._evidence = 0.0
+
+    def set_prior(self, prior: str | None) -> None:
+        """The room's established language; one outside ``candidates`` falls back to the first."""
+        if prior is not None and self.allowed(prior):
+            self.prior = prior
+        else:
+            self.prior = self.candidates[0] if self.candidates else None
 
     def add(self, probabilities: list[tuple[str, float]] | None, seconds: float) -> None:
         if self.fixed or not probabilities:
             return
         self._weigh(self._scores, probabilities, seconds)
         self._evidence += seconds
-        best = self.best()
-        if best and self._evidence >= SETTLE_SECONDS:
-            total = sum(self._scores.values()) or 1.0
-            if self._scores[best] / total >= SETTLE_SHARE:
-                self.fixed = best
+        if self._evidence >= SETTLE_SECONDS:
+            self.settled = self._choice(self._scores, with_prior=False)
+
+    def _choice(self, scores: dict[str, float], *, with_prior: bool = True) -> str | None:
+        """The settled language unless another one now holds ``SETTLE_SHARE`` of the evidence;
+        unsettled: the top language (the prior counted), settling only at ``SETTLE_SHARE``."""
+        if with_prior and self.prior and self.allowed(self.prior):
+            scores = defaultdict(float, scores)
+            scores[self.prior] += PRIOR_SECONDS
+        top = _top(scores)
+        if top is None:
+            return self.settled
+        share = scores[top] / (sum(scores.values()) or 1.0)
+        if self.settled is not None and top != self.settled and share < SETTLE_SHARE:
+            return self.settled
+        if not with_prior and share < SETTLE_SHARE:
+            return self.settled  # not (yet) enough agreement to settle or re-settle
+        return top
 
     def best_with(self, probabilities: list[tuple[str, float]] | None, seconds: float) -> str | None:
-        """The best language if this detection were added: the language a decode's text should
-        be in, so one odd utterance does not come out in another language than the vote's."""
+        """The language a decode's text should be in, were this detection added: one odd
+        utterance does not come out in another language than the vote's."""
         if self.fixed:
             return self.fixed
         scores = defaultdict(float, self._scores)
         self._weigh(scores, probabilities or [], seconds)
-        return _top(scores)
+        return self._choice(scores)
 
     def best(self) -> str | None:
-        return _top(self._scores)
+        if self.settled:
+            return self.settled
+        return self._choice(self._scores)
 
     def _weigh(
         self, scores: dict[str, float], probabilities: list[tuple[str, float]], seconds: float
@@ -60,9 +98,11 @@ class LanguageVote:
         """The language to force on the next decode, or None to let Whisper detect."""
         if self.fixed:
             return self.fixed
-        if final and seconds >= DETECT_MIN_SECONDS:
-            return None
-        if self._evidence >= USE_BEST_AFTER_SECONDS:
+        if self.settled:
+            return None if final and seconds >= RECHECK_SECONDS else self.settled
+        if final and (seconds >= DETECT_MIN_SECONDS or self.prior):
+            return None  # detect: with a prior, even a short reply is evidence (the prior guards its text)
+        if self._evidence >= USE_BEST_AFTER_SECONDS or self.prior:
             return self.best()
         return None
 
@@ -74,6 +114,11 @@ class LanguageVote:
             if self.allowed(lang):
                 return lang
         return self.candidates[0] if self.candidates else None
+
+    @property
+    def language(self) -> str | None:
+        """The language decided for this stream (given or settled), None while voting."""
+        return self.fixed or self.settled
 
     @property
     def current(self) -> str:

@@ -333,7 +333,7 @@ class StreamingRecognizer:
 
     @property
     def language(self) -> str | None:
-        return self.languages.fixed
+        return self.languages.language
 
     def set_language(self, language: str) -> None:
         """The participant told us their language: it wins over detection from now on."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections import Counter
 from collections.abc import Awaitable
 from typing import Any
 
@@ -273,6 +274,7 @@ class RoomSession:
             self.engine, participant, track, sid, language=language, on_event=self._on_event, kept=kept
         )
         logger.info("captioning %s (track %s, language %s)", participant.identity, sid, language or "auto")
+        self._share_language()
 
     def _within_limits(self, participant: rtc.RemoteParticipant) -> bool:
         """One participant publishing many microphones, or a crowd joining, must not take the
@@ -295,6 +297,17 @@ class RoomSession:
             )
             return False
         return True
+
+    def _share_language(self) -> None:
+        """Speakers still voting on their language get the room's established one (what most
+        streams settled on) as their prior: a short reply is not detected afresh among 99."""
+        votes = [p.stream.recognizer.languages for p in self.pipelines.values()]
+        counts = Counter(v.language for v in votes if v.language)
+        if counts:
+            established = counts.most_common(1)[0][0]
+            for vote in votes:
+                if vote.language is None and vote.prior != established:
+                    vote.set_prior(established)
 
     def _stop_pipeline(self, sid: str, *, discard: bool = False) -> None:
         pipeline = self.pipelines.pop(sid, None)
@@ -373,6 +386,8 @@ class RoomSession:
             track_sid=pipeline.track_sid,
             wall=pipeline.wall_time,
         )
+        if event.is_final:
+            self._share_language()
         if self.publisher is not None:
             self.publisher.publish(caption)
         if self.keeper is not None:

@@ -14,16 +14,45 @@ def test_an_early_wrong_guess_is_overturned_by_long_finals() -> None:
     assert vote.for_decode(final=True, seconds=0.8) == "ar"  # too short to judge
     assert vote.for_decode(final=True, seconds=3.0) is None  # a real sentence: detect again
     vote.add([("en", 0.95), ("ar", 0.05)], 3.0)
-    assert vote.fixed == "en"
-    assert vote.for_decode() == "en" and vote.for_decode(final=True, seconds=9.0) == "en"
+    assert vote.settled == "en" and vote.fixed is None
+    assert vote.for_decode() == "en" and vote.for_decode(final=True, seconds=3.0) == "en"
+    assert vote.for_decode(final=True, seconds=9.0) is None  # long finals keep checking
 
 
-def test_once_settled_it_never_flips() -> None:
+def test_settled_holds_against_odd_sentences_not_against_the_speaker() -> None:
     vote = LanguageVote()
     vote.add([("fr", 0.97), ("en", 0.03)], 4.0)
-    assert vote.fixed == "fr"
-    vote.add([("en", 1.0)], 30.0)
-    assert vote.fixed == "fr" and vote.current == "fr"
+    assert vote.settled == "fr"
+    vote.add([("fr", 0.97), ("en", 0.03)], 16.0)
+    vote.add([("en", 1.0)], 5.0)  # one English quote in a French speech: still French
+    assert vote.settled == "fr" and vote.current == "fr"
+    assert vote.best_with([("en", 1.0)], 5.0) == "fr"
+    vote = LanguageVote()
+    vote.add([("pt", 0.8), ("fr", 0.2)], 4.0)  # a wrong settle on the first sentences...
+    assert vote.settled == "pt"
+    vote.add([("fr", 0.95), ("pt", 0.05)], 30.0)  # ...which the speaker's speech contradicts
+    assert vote.settled == "fr" and vote.current == "fr"
+
+
+def test_a_prior_keeps_short_replies_in_the_rooms_language() -> None:
+    # "Fail again. Fail better." alone was detected as Dutch: with the room's English as a
+    # prior, each short reply is decoded in English, and together they still count.
+    vote = LanguageVote(prior="en")
+    assert vote.for_decode() == "en"  # interims: the prior, no 99-way detection
+    assert vote.for_decode(final=True, seconds=0.8) is None  # detect, for the evidence
+    assert vote.best_with([("nl", 0.6), ("en", 0.3)], 0.8) == "en"
+    vote.add([("nl", 0.6), ("en", 0.3)], 0.8)
+    assert vote.current == "en"
+    # A speaker who really speaks another language takes over with their first real sentence.
+    vote = LanguageVote(prior="fr")
+    assert vote.best_with([("en", 0.97), ("fr", 0.02)], 2.5) == "en"
+
+
+def test_the_first_candidate_is_the_default_prior() -> None:
+    vote = LanguageVote(candidates=("fr", "en"))
+    assert vote.prior == "fr" and vote.for_decode() == "fr"
+    assert vote.best_with([("pt", 0.7), ("fr", 0.2), ("en", 0.05)], 2.0) == "fr"
+    assert LanguageVote(candidates=("fr", "en"), prior="de").best_with([], 0.0) == "fr"
 
 
 def test_candidates_restrict_the_choice() -> None:
@@ -79,7 +108,7 @@ def test_decode_job_writes_in_the_votes_language() -> None:
     job = DecodeJob("final", np.zeros(32000, np.float32), 0, 32000, "", None)
     vote = LanguageVote()
     vote.add([("en", 0.95)], 6.0)
-    vote.fixed = None  # still voting, English well ahead
+    vote.settled = None  # still voting, English well ahead
     stub = _StubDecoder([("ar", 0.55), ("en", 0.45)])
     hyp = redecode.decode_job(stub.decoder, job, vote)
     assert stub.calls == [None, "en"] and hyp.language == "en"
