@@ -13,6 +13,7 @@ from agent.logs import get_logger
 from agent.minutes.extractive import extractive_summary
 from agent.minutes.i18n import labels
 from agent.minutes.llm import LLMClient
+from agent.minutes.local_server import local_llm
 from agent.minutes.mapreduce import Summariser
 from agent.minutes.model import Attendee, LLMCall, Minutes, Notes
 from agent.minutes.prompts import PromptSet
@@ -102,9 +103,10 @@ async def build_minutes(data: JournalData, settings: MinutesSettings, *, use_llm
     if use_llm and settings.llm.enabled and segments:
         try:
             prompts = PromptSet.load(settings.prompts_dir, language)
-            async with LLMClient(settings.llm) as client:
-                summariser = Summariser(client, settings.llm, prompts)
-                outcome = await summariser.summarise(transcript_lines(segments, started), title)
+            async with local_llm(settings.llm) as llm:
+                async with LLMClient(llm) as client:
+                    summariser = Summariser(client, llm, prompts)
+                    outcome = await summariser.summarise(transcript_lines(segments, started), title)
             notes, calls, failure = outcome.notes, outcome.calls, outcome.failure
         except Exception as exc:  # the minutes must go out even if summarising breaks
             log.exception("minutes %s: summariser error", data.session_id)

@@ -10,6 +10,8 @@ from typing import Any
 
 from agent.transcript.segment import Segment
 
+_FORM_ORDER = ["json_schema", "json_object_schema", "json_object", "none"]
+
 
 @dataclass(frozen=True)
 class Attendee:
@@ -70,6 +72,8 @@ class LLMCall:
     completion_tokens: int | None
     seconds: float
     ok: bool
+    response_format: str = ""  # what the server accepted (json_schema, json_object, none...)
+    parsed: str = ""  # json | extracted | repaired | failed (see parse.parse_notes_how)
 
 
 @dataclass(frozen=True)
@@ -94,6 +98,22 @@ class Minutes:
     def duration_s(self) -> float:
         return max(0.0, self.ended_at - self.started_at)
 
+    def llm_output(self) -> dict[str, Any]:
+        """How the LLM's answers were obtained, for the JSON's readers: the structured-output
+        form the server accepted (``json_schema`` > ``json_object_schema`` > ``json_object`` >
+        ``none``: plain text read tolerantly) and how each answer was parsed."""
+        answered = [c for c in self.llm_calls if c.response_format]
+        forms = sorted({c.response_format for c in answered}, key=_FORM_ORDER.index)
+        parsing: dict[str, int] = {}
+        for c in self.llm_calls:
+            if c.parsed:
+                parsing[c.parsed] = parsing.get(c.parsed, 0) + 1
+        return {
+            "response_format": forms[-1] if forms else "",  # the weakest form any call needed
+            "response_formats": forms,
+            "parsing": parsing,
+        }
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "version": 1,
@@ -113,6 +133,7 @@ class Minutes:
             "segments": [s.to_dict() for s in self.segments],
             "recipients": list(self.recipients),
             "llm_calls": [asdict(c) for c in self.llm_calls],
+            "llm_output": self.llm_output(),
         }
 
     @classmethod

@@ -129,9 +129,28 @@ def _whole_items(stack: list[str]) -> bool:
 
 
 def parse_notes(text: str) -> Notes | None:
-    data = extract_json_object(text) or repair_truncated_json(text)
+    return parse_notes_how(text)[0]
+
+
+def parse_notes_how(text: str) -> tuple[Notes | None, str]:
+    """The notes and how they were read: ``json`` (the answer was the object), ``extracted``
+    (found inside prose or a code fence), ``repaired`` (cut off, closed), ``failed``."""
+    how = "json"
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        how, data = "extracted", extract_json_object(text)
     if data is None:
-        return None
+        how, data = "repaired", repair_truncated_json(text)
+    if data is None:
+        return None, "failed"
+    notes = _notes_from(data)
+    return notes, (how if notes is not None else "failed")
+
+
+def _notes_from(data: dict[str, Any]) -> Notes | None:
     lowered = {str(k).strip().lower(): v for k, v in data.items()}
 
     def pick(key: str) -> Any:
