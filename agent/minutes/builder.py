@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 
 from agent.logs import get_logger
+from agent.minutes.evidence import GroundingReport, ground
 from agent.minutes.extractive import extractive_summary
 from agent.minutes.i18n import labels
 from agent.minutes.llm import LLMClient
@@ -117,6 +118,12 @@ async def build_minutes(data: JournalData, settings: MinutesSettings, *, use_llm
     elif segments:
         notice = text["notice_no_llm"]
 
+    attendees = tuple(attendees_of(data, segments))
+    if notes is not None:
+        report = GroundingReport()
+        notes = ground(notes, segments, attendees, started_at=started, timezone=settings.timezone,
+                       report=report)
+        log.info("minutes %s: evidence %s", data.session_id, report)
     key_sentences: tuple[str, ...] = ()
     if notes is None:
         key_sentences = tuple(
@@ -131,7 +138,7 @@ async def build_minutes(data: JournalData, settings: MinutesSettings, *, use_llm
         started_at=started,
         ended_at=ended,
         timezone=settings.timezone,
-        attendees=tuple(attendees_of(data, segments)),
+        attendees=attendees,
         notes=notes or Notes(),
         generated=notes is not None,
         notice=notice,

@@ -22,10 +22,52 @@ class Attendee:
 
 
 @dataclass(frozen=True)
+class Evidence:
+    """Where an item was said. After grounding (``evidence.ground``) the speaker and time come
+    from the transcript segment the quote was found in, never from the model; the quote is
+    transcript words. ``status``: ``verified`` (found), ``not_found`` (the model quoted words
+    nobody said: quote dropped, item flagged), ``missing`` (no quote given), "" (not checked)."""
+
+    speaker: str = ""
+    at_s: float | None = None  # seconds into the recording
+    quote: str = ""
+    status: str = ""
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Evidence:
+        if not isinstance(data, dict):
+            return cls()
+        at = data.get("at_s")
+        return cls(str(data.get("speaker", "")), float(at) if isinstance(at, int | float) else None,
+                   str(data.get("quote", "")), str(data.get("status", "")))
+
+
+@dataclass(frozen=True)
+class Decision:
+    text: str
+    evidence: Evidence = field(default_factory=Evidence)
+
+    @classmethod
+    def from_any(cls, data: Any) -> Decision:
+        if isinstance(data, Decision):
+            return data
+        if isinstance(data, dict):
+            return cls(str(data.get("text", "")), Evidence.from_dict(data.get("evidence")))
+        return cls(str(data))  # minutes.json written before evidence existed
+
+
+@dataclass(frozen=True)
 class ActionItem:
     task: str
     owner: str = ""
-    due: str = ""
+    due: str = ""  # as said ("vendredi prochain"), only when it was said
+    evidence: Evidence = field(default_factory=Evidence)
+    due_date: str = ""  # ISO date the phrase resolves to, in the meeting's time zone
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ActionItem:
+        return cls(str(data.get("task", "")), str(data.get("owner", "")), str(data.get("due", "")),
+                   Evidence.from_dict(data.get("evidence")), str(data.get("due_date", "")))
 
 
 @dataclass(frozen=True)
@@ -34,9 +76,13 @@ class Notes:
 
     summary: str = ""
     topics: tuple[str, ...] = ()
-    decisions: tuple[str, ...] = ()
+    decisions: tuple[Decision, ...] = ()
     action_items: tuple[ActionItem, ...] = ()
     open_questions: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        # Plain strings are accepted for decisions (tests, old minutes.json): made Decisions.
+        object.__setattr__(self, "decisions", tuple(Decision.from_any(d) for d in self.decisions))
 
     def is_empty(self) -> bool:
         parts = (self.summary, self.topics, self.decisions, self.action_items, self.open_questions)
@@ -46,7 +92,7 @@ class Notes:
         return {
             "summary": self.summary,
             "topics": list(self.topics),
-            "decisions": list(self.decisions),
+            "decisions": [asdict(d) for d in self.decisions],
             "action_items": [asdict(a) for a in self.action_items],
             "open_questions": list(self.open_questions),
         }
@@ -56,8 +102,8 @@ class Notes:
         return cls(
             summary=str(data.get("summary", "")),
             topics=tuple(data.get("topics", ())),
-            decisions=tuple(data.get("decisions", ())),
-            action_items=tuple(ActionItem(**a) for a in data.get("action_items", ())),
+            decisions=tuple(Decision.from_any(d) for d in data.get("decisions", ())),
+            action_items=tuple(ActionItem.from_dict(a) for a in data.get("action_items", ())),
             open_questions=tuple(data.get("open_questions", ())),
         )
 

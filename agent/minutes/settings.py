@@ -106,7 +106,7 @@ class MinutesSettings:
     smtp: SMTPSettings
     webhook: WebhookSettings
     prompts_dir: Path = DEFAULT_PROMPTS_DIR
-    timezone: str = "UTC"
+    timezone: str = "Europe/Paris"  # the meeting's date, and relative due dates, are read in it
     claim_timeout_s: float = 900.0
     idle_timeout_s: float = 900.0
     outbox_max_attempts: int = 12
@@ -163,7 +163,7 @@ class MinutesSettings:
                 "MINUTES_WEBHOOK_SECRET is invalid: expected a shared secret of at least 16"
                 " characters when MINUTES_WEBHOOK_URL is set"
             )
-        timezone = env_str("MINUTES_TIMEZONE", "UTC")
+        timezone = env_str("MINUTES_TIMEZONE", "Europe/Paris")
         try:
             ZoneInfo(timezone)
         except (ZoneInfoNotFoundError, ValueError):
