@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 
 from agent.logs import get_logger
+from agent.minutes.evidence import GroundingReport, ground
 from agent.minutes.extractive import extractive_summary
 from agent.minutes.i18n import labels
 from agent.minutes.llm import LLMClient
+from agent.minutes.local_server import local_llm
 from agent.minutes.mapreduce import Summariser
 from agent.minutes.model import Attendee, LLMCall, Minutes, Notes
 from agent.minutes.prompts import PromptSet
@@ -102,9 +104,10 @@ async def build_minutes(data: JournalData, settings: MinutesSettings, *, use_llm
     if use_llm and settings.llm.enabled and segments:
         try:
             prompts = PromptSet.load(settings.prompts_dir, language)
-            async with LLMClient(settings.llm) as client:
-                summariser = Summariser(client, settings.llm, prompts)
-                outcome = await summariser.summarise(transcript_lines(segments, started), title)
+            async with local_llm(settings.llm) as llm:
+                async with LLMClient(llm) as client:
+                    summariser = Summariser(client, llm, prompts)
+                    outcome = await summariser.summarise(transcript_lines(segments, started), title)
             notes, calls, failure = outcome.notes, outcome.calls, outcome.failure
         except Exception as exc:  # the minutes must go out even if summarising breaks
             log.exception("minutes %s: summariser error", data.session_id)
@@ -115,6 +118,12 @@ async def build_minutes(data: JournalData, settings: MinutesSettings, *, use_llm
     elif segments:
         notice = text["notice_no_llm"]
 
+    attendees = tuple(attendees_of(data, segments))
+    if notes is not None:
+        report = GroundingReport()
+        notes = ground(notes, segments, attendees, started_at=started, timezone=settings.timezone,
+                       report=report)
+        log.info("minutes %s: evidence %s", data.session_id, report)
     key_sentences: tuple[str, ...] = ()
     if notes is None:
         key_sentences = tuple(
@@ -129,7 +138,7 @@ async def build_minutes(data: JournalData, settings: MinutesSettings, *, use_llm
         started_at=started,
         ended_at=ended,
         timezone=settings.timezone,
-        attendees=tuple(attendees_of(data, segments)),
+        attendees=attendees,
         notes=notes or Notes(),
         generated=notes is not None,
         notice=notice,

@@ -39,6 +39,8 @@ class ChatResult:
     prompt_tokens: int | None
     completion_tokens: int | None
     seconds: float
+    response_format: str = "none"  # what the server accepted: json_schema, json_object, ...
+    finish_reason: str = ""  # "length" when max_tokens cut the answer
 
 
 def _retryable(exc: BaseException) -> bool:
@@ -60,7 +62,7 @@ class LLMClient:
             headers=headers,
             limits=httpx.Limits(max_connections=max(1, settings.max_parallel)),
         )
-        self._formats = _format_chain(settings.response_format)
+        self._formats = format_chain(settings.response_format)
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -85,24 +87,29 @@ class LLMClient:
                     if number > 1:
                         log.info("LLM call: attempt %d", number)
                     with metrics.llm_latency.time():
-                        data = await self._post(messages, max_tokens)
+                        data, used = await self._post(messages, max_tokens)
         except httpx.HTTPStatusError as exc:
             raise LLMError(f"LLM answered HTTP {exc.response.status_code}") from None
         except httpx.TransportError as exc:
             raise LLMError(f"LLM unreachable: {type(exc).__name__}") from None
         try:
-            text = data["choices"][0]["message"]["content"] or ""
+            choice = data["choices"][0]
+            text = choice["message"]["content"] or ""
         except (KeyError, IndexError, TypeError):
             raise LLMError("LLM answer has no choices[0].message.content") from None
         usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
+        finish = choice.get("finish_reason") if isinstance(choice, dict) else ""
         return ChatResult(
             text=str(text),
             prompt_tokens=_int_or_none(usage.get("prompt_tokens")),
             completion_tokens=_int_or_none(usage.get("completion_tokens")),
             seconds=time.monotonic() - started,
+            response_format=used,
+            finish_reason=finish if isinstance(finish, str) else "",
         )
 
-    async def _post(self, messages: list[dict[str, str]], max_tokens: int) -> dict[str, Any]:
+    async def _post(self, messages: list[dict[str, str]], max_tokens: int) -> tuple[dict[str, Any], str]:
+        """The answer and the response_format the server accepted for it."""
         body: dict[str, Any] = {
             "messages": messages,
             "max_tokens": max_tokens,
@@ -118,12 +125,19 @@ class LLMClient:
                 body["response_format"] = response_format
             else:
                 body.pop("response_format", None)
+            used = self._formats[0]
             response = await self._client.post(url, json=body)
-            if response.status_code in {400, 422} and len(self._formats) > 1:
+            if (
+                response.status_code in {400, 422}
+                and len(self._formats) > 1
+                and not _context_error(response)
+            ):
                 # Servers differ in what response_format they accept; the prompts ask for JSON
-                # anyway, so step down to a simpler form rather than fail.
+                # anyway, so step down to a simpler form rather than fail. The client remembers
+                # it: later calls of this meeting start at the accepted form.
                 log.warning("LLM rejected response_format=%s; trying %s", self._formats[0], self._formats[1])
-                self._formats = self._formats[1:]
+                if self._formats[0] == used:
+                    self._formats = self._formats[1:]
                 continue
             break
         response.raise_for_status()
@@ -133,12 +147,23 @@ class LLMClient:
             raise LLMError("LLM answer is not JSON") from None
         if not isinstance(data, dict):
             raise LLMError("LLM answer is not a JSON object")
-        return data
+        return data, used
 
 
-def _format_chain(preferred: str) -> list[str]:
+def format_chain(preferred: str) -> list[str]:
+    """The forms to try, best first. ``auto``: OpenAI's json_schema (vLLM, llama.cpp, recent
+    Ollama), then llama.cpp's json_object + schema, then plain json_object, then nothing (the
+    prompt still asks for JSON, and parsing is tolerant)."""
     chain = ["json_schema", "json_object_schema", "json_object", "none"]
+    if preferred == "auto":
+        return chain
     return chain[chain.index(preferred) :] if preferred in chain else ["none"]
+
+
+def _context_error(response: httpx.Response) -> bool:
+    """A 400 for a prompt too long is not about response_format: stepping down would not help."""
+    text = response.text[:2000].lower()
+    return "context" in text and ("exceed" in text or "too long" in text or "maximum" in text)
 
 
 def _response_format(kind: str) -> dict[str, Any] | None:

@@ -16,16 +16,22 @@ Run as ``python -m agent.minutes.local_server --model PATH.gguf [--port N]``: it
 from __future__ import annotations
 
 import argparse
+import asyncio
 import importlib.util
 import os
+import secrets
 import signal
 import sys
 import threading
-from dataclasses import dataclass
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from agent.logs import get_logger
+from agent.minutes.settings import LLMSettings
 
 log = get_logger(__name__)
 
@@ -91,6 +97,31 @@ class LocalServer:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+@asynccontextmanager
+async def local_llm(settings: LLMSettings) -> AsyncIterator[LLMSettings]:
+    """The settings to call: unchanged for a configured server; for ``LLM_MODEL_PATH``, a
+    server of ours for the time of one meeting's minutes (loaded in a thread so the event loop
+    keeps serving rooms; freed afterwards so the worker does not hold the model's memory
+    between meetings). A random API key keeps other local users off its loopback port."""
+    if not settings.model_path or settings.base_url:
+        yield settings
+        return
+    config = LocalServerConfig(
+        model_path=Path(settings.model_path),
+        ctx_per_slot=settings.context_tokens,
+        parallel=settings.max_parallel,
+        alias=settings.model or "local",
+        api_key=secrets.token_urlsafe(24),
+    )
+    started = time.monotonic()
+    server = await asyncio.to_thread(LocalServer, config)
+    log.info("local LLM loaded in %.1f s", time.monotonic() - started)
+    try:
+        yield replace(settings, base_url=server.base_url, api_key=config.api_key)
+    finally:
+        await asyncio.to_thread(server.close)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -26,7 +26,7 @@ from agent.minutes.chunking import (
 )
 from agent.minutes.llm import LLMClient, LLMError
 from agent.minutes.model import LLMCall, Notes
-from agent.minutes.parse import merge_notes, parse_notes
+from agent.minutes.parse import merge_notes, parse_notes, parse_notes_how
 from agent.minutes.prompts import (
     PromptSet,
     map_user_message,
@@ -154,7 +154,7 @@ class Summariser:
                 log.warning("minutes: %s call failed: %s", stage, exc)
                 self.calls.append(LLMCall(stage, estimate, None, None, time.monotonic() - started, False))
                 return None
-        notes = parse_notes(result.text)
+        notes, how = parse_notes_how(result.text)
         self.calls.append(
             LLMCall(
                 stage,
@@ -163,6 +163,8 @@ class Summariser:
                 result.completion_tokens,
                 result.seconds,
                 notes is not None,
+                response_format=result.response_format,
+                parsed=how,
             )
         )
         if notes is None:

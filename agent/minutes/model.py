@@ -10,6 +10,8 @@ from typing import Any
 
 from agent.transcript.segment import Segment
 
+_FORM_ORDER = ["json_schema", "json_object_schema", "json_object", "none"]
+
 
 @dataclass(frozen=True)
 class Attendee:
@@ -20,10 +22,52 @@ class Attendee:
 
 
 @dataclass(frozen=True)
+class Evidence:
+    """Where an item was said. After grounding (``evidence.ground``) the speaker and time come
+    from the transcript segment the quote was found in, never from the model; the quote is
+    transcript words. ``status``: ``verified`` (found), ``not_found`` (the model quoted words
+    nobody said: quote dropped, item flagged), ``missing`` (no quote given), "" (not checked)."""
+
+    speaker: str = ""
+    at_s: float | None = None  # seconds into the recording
+    quote: str = ""
+    status: str = ""
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Evidence:
+        if not isinstance(data, dict):
+            return cls()
+        at = data.get("at_s")
+        return cls(str(data.get("speaker", "")), float(at) if isinstance(at, int | float) else None,
+                   str(data.get("quote", "")), str(data.get("status", "")))
+
+
+@dataclass(frozen=True)
+class Decision:
+    text: str
+    evidence: Evidence = field(default_factory=Evidence)
+
+    @classmethod
+    def from_any(cls, data: Any) -> Decision:
+        if isinstance(data, Decision):
+            return data
+        if isinstance(data, dict):
+            return cls(str(data.get("text", "")), Evidence.from_dict(data.get("evidence")))
+        return cls(str(data))  # minutes.json written before evidence existed
+
+
+@dataclass(frozen=True)
 class ActionItem:
     task: str
     owner: str = ""
-    due: str = ""
+    due: str = ""  # as said ("vendredi prochain"), only when it was said
+    evidence: Evidence = field(default_factory=Evidence)
+    due_date: str = ""  # ISO date the phrase resolves to, in the meeting's time zone
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ActionItem:
+        return cls(str(data.get("task", "")), str(data.get("owner", "")), str(data.get("due", "")),
+                   Evidence.from_dict(data.get("evidence")), str(data.get("due_date", "")))
 
 
 @dataclass(frozen=True)
@@ -32,9 +76,13 @@ class Notes:
 
     summary: str = ""
     topics: tuple[str, ...] = ()
-    decisions: tuple[str, ...] = ()
+    decisions: tuple[Decision, ...] = ()
     action_items: tuple[ActionItem, ...] = ()
     open_questions: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        # Plain strings are accepted for decisions (tests, old minutes.json): made Decisions.
+        object.__setattr__(self, "decisions", tuple(Decision.from_any(d) for d in self.decisions))
 
     def is_empty(self) -> bool:
         parts = (self.summary, self.topics, self.decisions, self.action_items, self.open_questions)
@@ -44,7 +92,7 @@ class Notes:
         return {
             "summary": self.summary,
             "topics": list(self.topics),
-            "decisions": list(self.decisions),
+            "decisions": [asdict(d) for d in self.decisions],
             "action_items": [asdict(a) for a in self.action_items],
             "open_questions": list(self.open_questions),
         }
@@ -54,8 +102,8 @@ class Notes:
         return cls(
             summary=str(data.get("summary", "")),
             topics=tuple(data.get("topics", ())),
-            decisions=tuple(data.get("decisions", ())),
-            action_items=tuple(ActionItem(**a) for a in data.get("action_items", ())),
+            decisions=tuple(Decision.from_any(d) for d in data.get("decisions", ())),
+            action_items=tuple(ActionItem.from_dict(a) for a in data.get("action_items", ())),
             open_questions=tuple(data.get("open_questions", ())),
         )
 
@@ -70,6 +118,8 @@ class LLMCall:
     completion_tokens: int | None
     seconds: float
     ok: bool
+    response_format: str = ""  # what the server accepted (json_schema, json_object, none...)
+    parsed: str = ""  # json | extracted | repaired | failed (see parse.parse_notes_how)
 
 
 @dataclass(frozen=True)
@@ -94,6 +144,22 @@ class Minutes:
     def duration_s(self) -> float:
         return max(0.0, self.ended_at - self.started_at)
 
+    def llm_output(self) -> dict[str, Any]:
+        """How the LLM's answers were obtained, for the JSON's readers: the structured-output
+        form the server accepted (``json_schema`` > ``json_object_schema`` > ``json_object`` >
+        ``none``: plain text read tolerantly) and how each answer was parsed."""
+        answered = [c for c in self.llm_calls if c.response_format]
+        forms = sorted({c.response_format for c in answered}, key=_FORM_ORDER.index)
+        parsing: dict[str, int] = {}
+        for c in self.llm_calls:
+            if c.parsed:
+                parsing[c.parsed] = parsing.get(c.parsed, 0) + 1
+        return {
+            "response_format": forms[-1] if forms else "",  # the weakest form any call needed
+            "response_formats": forms,
+            "parsing": parsing,
+        }
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "version": 1,
@@ -113,6 +179,7 @@ class Minutes:
             "segments": [s.to_dict() for s in self.segments],
             "recipients": list(self.recipients),
             "llm_calls": [asdict(c) for c in self.llm_calls],
+            "llm_output": self.llm_output(),
         }
 
     @classmethod

@@ -11,7 +11,7 @@ import json
 import re
 from typing import Any
 
-from agent.minutes.model import ActionItem, Notes
+from agent.minutes.model import ActionItem, Decision, Evidence, Notes
 
 MAX_ITEMS = 30
 MAX_ITEM_CHARS = 500
@@ -19,31 +19,35 @@ MAX_SUMMARY_CHARS = 4000
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.S)
 
-_STRINGS = {"type": "array", "items": {"type": "string"}}
-NOTES_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "summary": {"type": "string"},
-        "topics": _STRINGS,
-        "decisions": _STRINGS,
-        "action_items": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "task": {"type": "string"},
-                    "owner": {"type": "string"},
-                    "due": {"type": "string"},
-                },
-                "required": ["task", "owner", "due"],
-                "additionalProperties": False,
-            },
-        },
-        "open_questions": _STRINGS,
-    },
-    "required": ["summary", "topics", "decisions", "action_items", "open_questions"],
-    "additionalProperties": False,
-}
+MAX_QUOTE_CHARS = 300
+
+
+def _text(limit: int) -> dict[str, Any]:
+    return {"type": "string", "maxLength": limit}
+
+
+def _list(items: dict[str, Any], most: int) -> dict[str, Any]:
+    return {"type": "array", "items": items, "maxItems": most}
+
+
+def _object(**properties: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "object", "properties": properties, "required": list(properties),
+            "additionalProperties": False}
+
+
+# Who said it, when, and their words: checked against the transcript (evidence.ground).
+_EVIDENCE = {"speaker": _text(80), "time": _text(12), "quote": _text(MAX_QUOTE_CHARS)}
+# Bounded lengths and counts: a small model in a repetition loop must still close the JSON
+# before max_tokens (grammar-constrained servers enforce them).
+NOTES_SCHEMA: dict[str, Any] = _object(
+    summary=_text(1500),
+    topics=_list(_text(120), 10),
+    decisions=_list(_object(text=_text(MAX_ITEM_CHARS), **_EVIDENCE), 12),
+    action_items=_list(
+        _object(task=_text(MAX_ITEM_CHARS), owner=_text(80), due=_text(60), **_EVIDENCE), 15
+    ),
+    open_questions=_list(_text(MAX_ITEM_CHARS), 10),
+)
 
 _ALIASES = {
     "summary": ("summary", "résumé", "resume", "overview"),
@@ -129,9 +133,28 @@ def _whole_items(stack: list[str]) -> bool:
 
 
 def parse_notes(text: str) -> Notes | None:
-    data = extract_json_object(text) or repair_truncated_json(text)
+    return parse_notes_how(text)[0]
+
+
+def parse_notes_how(text: str) -> tuple[Notes | None, str]:
+    """The notes and how they were read: ``json`` (the answer was the object), ``extracted``
+    (found inside prose or a code fence), ``repaired`` (cut off, closed), ``failed``."""
+    how = "json"
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        how, data = "extracted", extract_json_object(text)
     if data is None:
-        return None
+        how, data = "repaired", repair_truncated_json(text)
+    if data is None:
+        return None, "failed"
+    notes = _notes_from(data)
+    return notes, (how if notes is not None else "failed")
+
+
+def _notes_from(data: dict[str, Any]) -> Notes | None:
     lowered = {str(k).strip().lower(): v for k, v in data.items()}
 
     def pick(key: str) -> Any:
@@ -144,7 +167,7 @@ def parse_notes(text: str) -> Notes | None:
     notes = Notes(
         summary=summary,
         topics=_strings(pick("topics")),
-        decisions=_strings(pick("decisions")),
+        decisions=_decisions(pick("decisions")),
         action_items=_actions(pick("action_items")),
         open_questions=_strings(pick("open_questions")),
     )
@@ -173,6 +196,51 @@ def _strings(value: Any) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _claimed(fields: dict[str, Any]) -> Evidence:
+    """What the model says about where an item was said (unchecked: status "")."""
+    def one(*keys: str, limit: int) -> str:
+        value = next((fields[k] for k in keys if isinstance(fields.get(k), str)), "")
+        return _clean(value, limit)
+
+    clock = one("time", "timestamp", "at", limit=12)
+    return Evidence(speaker=one("speaker", "said_by", "who_said", limit=120),
+                    at_s=clock_seconds(clock), quote=one("quote", "evidence", limit=MAX_QUOTE_CHARS))
+
+
+def clock_seconds(text: str) -> float | None:
+    """``HH:MM:SS`` or ``MM:SS`` (the transcript's line stamps) to seconds."""
+    parts = text.strip("[] ").split(":")
+    if not 2 <= len(parts) <= 3 or not all(p.isdigit() for p in parts):
+        return None
+    seconds = 0
+    for p in parts:
+        seconds = seconds * 60 + int(p)
+    return float(seconds)
+
+
+def _decisions(value: Any) -> tuple[Decision, ...]:
+    if isinstance(value, dict | str):
+        value = [value]
+    if not isinstance(value, list):
+        return ()
+    out: list[Decision] = []
+    for item in value:
+        if isinstance(item, dict):
+            fields = {str(k).lower(): v for k, v in item.items()}
+            text = next((fields[k] for k in ("text", "decision", "description", "summary")
+                         if isinstance(fields.get(k), str)), "")
+            decision = Decision(_clean(text, MAX_ITEM_CHARS), _claimed(fields))
+        elif isinstance(item, str):
+            decision = Decision(_clean(item, MAX_ITEM_CHARS))
+        else:
+            continue
+        if decision.text and decision.text.lower() not in {d.text.lower() for d in out}:
+            out.append(decision)
+        if len(out) >= MAX_ITEMS:
+            break
+    return tuple(out)
+
+
 def _actions(value: Any) -> tuple[ActionItem, ...]:
     if isinstance(value, dict | str):
         value = [value]
@@ -195,6 +263,7 @@ def _actions(value: Any) -> tuple[ActionItem, ...]:
                 task=_clean(task, MAX_ITEM_CHARS),
                 owner=_clean(owner, 120) if isinstance(owner, str) else "",
                 due=_clean(due, 120) if isinstance(due, str) else "",
+                evidence=_claimed(fields),
             )
         )
         if len(out) >= MAX_ITEMS:
@@ -213,13 +282,16 @@ def merge_notes(parts: list[Notes]) -> Notes:
         return tuple(seen.values())[:MAX_ITEMS]
 
     actions: dict[str, ActionItem] = {}
+    decisions: dict[str, Decision] = {}
     for p in parts:
         for a in p.action_items:
             actions.setdefault(a.task.lower(), a)
+        for d in p.decisions:
+            decisions.setdefault(d.text.lower(), d)
     return Notes(
         summary=" ".join(p.summary for p in parts if p.summary)[:MAX_SUMMARY_CHARS],
         topics=union([p.topics for p in parts]),
-        decisions=union([p.decisions for p in parts]),
+        decisions=tuple(decisions.values())[:MAX_ITEMS],
         action_items=tuple(actions.values())[:MAX_ITEMS],
         open_questions=union([p.open_questions for p in parts]),
     )

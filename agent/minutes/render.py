@@ -8,12 +8,12 @@ collapsed to one line (so it cannot open a new Markdown block) and, in HTML, esc
 from __future__ import annotations
 
 import html
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from agent.formats import Cue, to_srt, to_webvtt
 from agent.minutes.i18n import format_duration, labels
-from agent.minutes.model import Minutes
+from agent.minutes.model import Evidence, Minutes
 from agent.transcript.metadata import clean_one_line
 
 _MONTHS = {
@@ -42,17 +42,43 @@ def _sections(m: Minutes) -> list[tuple[str, list[str]]]:
     if m.generated:
         sections.append((t["summary"], [m.notes.summary] if m.notes.summary else []))
         sections.append((t["topics"], list(m.notes.topics)))
-        sections.append((t["decisions"], list(m.notes.decisions)))
+        sections.append((t["decisions"], [_with_evidence(d.text, d.evidence, m) for d in m.notes.decisions]))
         actions = []
         for a in m.notes.action_items:
-            extra = [f"{t['owner']}: {a.owner}" if a.owner else "", f"{t['due']}: {a.due}" if a.due else ""]
+            due = a.due
+            if a.due_date:
+                due = f"{format_day(a.due_date, m.language)} ({t['quote_open']}{a.due}{t['quote_close']})"
+            extra = [f"{t['owner']}: {a.owner}" if a.owner else "", f"{t['due']}: {due}" if due else ""]
             details = ", ".join(e for e in extra if e)
-            actions.append(f"{a.task} ({details})" if details else a.task)
+            actions.append(_with_evidence(f"{a.task} ({details})" if details else a.task, a.evidence, m))
         sections.append((t["action_items"], actions))
         sections.append((t["open_questions"], list(m.notes.open_questions)))
     else:
         sections.append((t["extractive_summary"], list(m.key_sentences)))
     return sections
+
+
+def _with_evidence(text: str, evidence: Evidence, m: Minutes) -> str:
+    """The item, then who said it, when (into the recording) and their words; or the flag."""
+    t = labels(m.language)
+    if evidence.status == "verified":
+        when = _clock(evidence.at_s or 0.0)
+        quote = f"{t['quote_open']}{evidence.quote}{t['quote_close']}"
+        return f"{text} — {evidence.speaker} [{when}]: {quote}"
+    if evidence.status == "not_found":
+        return f"{text} — {t['not_found']}"
+    if evidence.status == "missing":
+        return f"{text} — {t['no_quote']}"
+    return text
+
+
+def format_day(iso: str, language: str) -> str:
+    try:
+        day = date.fromisoformat(iso)
+    except ValueError:
+        return iso
+    month = _MONTHS.get(language, _MONTHS["en"]).split()[day.month - 1]
+    return f"{day.day} {month} {day.year}" if language == "fr" else f"{month} {day.day}, {day.year}"
 
 
 def _attendee_lines(m: Minutes) -> list[str]:

@@ -6,6 +6,7 @@ only when minutes are enabled; they use the same helpers and the same ``ConfigEr
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +23,7 @@ from agent.config import (
 )
 from agent.transcript.metadata import is_valid_email
 
-RESPONSE_FORMATS = ("json_object", "json_schema", "json_object_schema", "none")
+RESPONSE_FORMATS = ("auto", "json_schema", "json_object_schema", "json_object", "none")
 DEFAULT_PROMPTS_DIR = Path(__file__).resolve().parents[2] / "prompts"
 
 
@@ -36,12 +37,39 @@ class LLMSettings:
     max_parallel: int = 4
     timeout_s: float = 120.0
     retries: int = 3
-    response_format: str = "json_object"  # json_object | json_schema | json_object_schema | none
+    response_format: str = "auto"  # auto | json_schema | json_object_schema | json_object | none
     temperature: float = 0.2
+    # A GGUF file run in this process (llama.cpp via xllamacpp) when no LLM server exists
+    model_path: str = ""
 
     @property
     def enabled(self) -> bool:
-        return bool(self.base_url)
+        return bool(self.base_url or self.model_path)
+
+
+def _model_path() -> str:
+    """``LLM_MODEL_PATH``: checked at start (a file, a GGUF, the runtime installed, no server
+    configured beside it) so a bad value fails the worker, not the first meeting's minutes."""
+    path = env_str("LLM_MODEL_PATH")
+    if not path:
+        return ""
+    if env_str("LLM_BASE_URL"):
+        raise ConfigError(
+            "LLM_MODEL_PATH is invalid with LLM_BASE_URL set: expected one of them (a local GGUF"
+            " model or an OpenAI-compatible server)"
+        )
+    file = Path(path)
+    if not file.is_file():
+        raise ConfigError(f"LLM_MODEL_PATH={path!r} is invalid: expected an existing .gguf file")
+    with file.open("rb") as f:
+        if f.read(4) != b"GGUF":
+            raise ConfigError(f"LLM_MODEL_PATH={path!r} is invalid: expected a GGUF model file")
+    if importlib.util.find_spec("xllamacpp") is None:
+        raise ConfigError(
+            "LLM_MODEL_PATH is set but xllamacpp is not installed: expected"
+            " `pip install xllamacpp` (scripts/install-llm-runtime.sh)"
+        )
+    return str(file.resolve())
 
 
 @dataclass(frozen=True)
@@ -78,7 +106,7 @@ class MinutesSettings:
     smtp: SMTPSettings
     webhook: WebhookSettings
     prompts_dir: Path = DEFAULT_PROMPTS_DIR
-    timezone: str = "UTC"
+    timezone: str = "Europe/Paris"  # the meeting's date, and relative due dates, are read in it
     claim_timeout_s: float = 900.0
     idle_timeout_s: float = 900.0
     outbox_max_attempts: int = 12
@@ -96,8 +124,9 @@ class MinutesSettings:
             max_parallel=env_int("LLM_MAX_PARALLEL", 4, minimum=1, maximum=64),
             timeout_s=env_float("LLM_TIMEOUT", 120.0, minimum=1.0, maximum=3600.0),
             retries=env_int("LLM_RETRIES", 3, minimum=0, maximum=10),
-            response_format=env_choice("LLM_RESPONSE_FORMAT", "json_object", RESPONSE_FORMATS),
+            response_format=env_choice("LLM_RESPONSE_FORMAT", "auto", RESPONSE_FORMATS),
             temperature=env_float("LLM_TEMPERATURE", 0.2, minimum=0.0, maximum=2.0),
+            model_path=_model_path(),
         )
         if llm.enabled and llm.max_output_tokens * 2 >= llm.context_tokens:
             raise ConfigError(
@@ -134,7 +163,7 @@ class MinutesSettings:
                 "MINUTES_WEBHOOK_SECRET is invalid: expected a shared secret of at least 16"
                 " characters when MINUTES_WEBHOOK_URL is set"
             )
-        timezone = env_str("MINUTES_TIMEZONE", "UTC")
+        timezone = env_str("MINUTES_TIMEZONE", "Europe/Paris")
         try:
             ZoneInfo(timezone)
         except (ZoneInfoNotFoundError, ValueError):

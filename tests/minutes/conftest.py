@@ -227,6 +227,7 @@ class ScriptedLLM:
     in_flight: int = 0
     max_in_flight: int = 0
     fail_next: int = 0
+    error_body: str = ""  # sent with an answer given as a status code
 
 
 @pytest.fixture
@@ -246,7 +247,7 @@ async def scripted_llm() -> AsyncIterator[ScriptedLLM]:
                 return web.Response(status=503, text="overloaded")
             answer = llm.answer(body["messages"])
             if isinstance(answer, int):
-                return web.Response(status=answer)
+                return web.Response(status=answer, text=llm.error_body)
             return web.json_response({
                 "id": "x", "object": "chat.completion", "model": body.get("model", ""),
                 "choices": [{"index": 0, "finish_reason": "stop",

@@ -47,7 +47,8 @@ async def test_map_reduce_bounded_context_and_parallelism(
     assert stages.count("map") >= 5 and stages[-1] == "reduce"
     for body in bodies:
         assert estimate_messages(body["messages"]) + body["max_tokens"] + SAFETY_TOKENS <= 1024
-        assert body["model"] == "m" and body["response_format"] == {"type": "json_object"}
+        assert body["model"] == "m" and body["response_format"]["type"] == "json_schema"
+        assert body["response_format"]["json_schema"]["schema"]["required"]
     assert 1 < scripted_llm.max_in_flight <= 3
     assert {r["auth"] for r in scripted_llm.requests} == {"Bearer sk-test"}
     assert minutes.generated and minutes.notice == ""
@@ -105,6 +106,51 @@ async def test_response_format_steps_down_when_rejected(
     assert kinds == ["json_schema", "json_object", "json_object", None]
     assert "schema" in formats[1]  # type: ignore[operator]
     assert minutes.notes.summary == "plain"
+
+
+async def test_server_without_json_schema_gets_json_object_and_the_json_says_so(
+    make_settings: Callable[..., MinutesSettings], make_journal: Callable[..., Journal],
+    scripted_llm: ScriptedLLM,
+) -> None:
+    """A server that answers 400 to any schema (as some OpenAI-compatible servers do): the
+    client steps down once per meeting, and the minutes' JSON records the form that worked."""
+
+    def answer(messages: list[dict[str, str]]) -> str | int:
+        body = scripted_llm.requests[-1]["body"]
+        if "schema" in json.dumps(body.get("response_format", {})):
+            return 400
+        notes = notes_json("FINAL" if stage(messages) == "reduce" else "p")
+        return f"Here you are:\n```json\n{notes}\n```"
+
+    scripted_llm.answer = answer
+    settings = make_settings(**llm_env(scripted_llm, LLM_MAX_PARALLEL="1"))  # default: auto
+    minutes = await build_minutes(make_journal(count=120).read(), settings)
+    kinds = [r["body"].get("response_format", {}).get("type") for r in scripted_llm.requests]
+    assert kinds[:3] == ["json_schema", "json_object", "json_object"]
+    assert "schema" in scripted_llm.requests[1]["body"]["response_format"]  # llama.cpp's form
+    assert "schema" not in scripted_llm.requests[2]["body"]["response_format"]
+    assert set(kinds[3:]) == {"json_object"}  # later calls start at the accepted form
+    assert minutes.generated and minutes.notes.summary == "FINAL"
+    output = minutes.to_dict()["llm_output"]
+    assert output["response_format"] == "json_object" and output["response_formats"] == ["json_object"]
+    assert output["parsing"] == {"extracted": len(minutes.llm_calls)}
+
+
+async def test_prompt_too_long_is_not_blamed_on_response_format(
+    make_settings: Callable[..., MinutesSettings], make_journal: Callable[..., Journal],
+    scripted_llm: ScriptedLLM,
+) -> None:
+    settings = make_settings(**llm_env(scripted_llm))
+
+    def too_long(messages: list[dict[str, str]]) -> str | int:
+        return 400
+
+    scripted_llm.answer = too_long
+    scripted_llm.error_body = ('{"error": {"code": 400, "message": "request (3031 tokens) exceeds the'
+                               ' available context size (1024 tokens)"}}')
+    minutes = await build_minutes(make_journal(count=4).read(), settings)
+    assert len(scripted_llm.requests) == 1  # no step-down: the schema was not the problem
+    assert not minutes.generated
 
 
 async def test_reduce_garbage_falls_back_to_merged_map_notes(

@@ -47,7 +47,7 @@ def test_merge_notes_dedupes() -> None:
     merged = merge_notes([a, b])
     assert merged.summary == "one. two."
     assert merged.topics == ("X", "y", "Z")
-    assert merged.decisions == ("D",)
+    assert [d.text for d in merged.decisions] == ["D"]
     assert [i.task for i in merged.action_items] == ["T", "U"]
 
 
@@ -56,7 +56,7 @@ def test_truncated_answer_keeps_its_complete_items() -> None:
     text = ('{\n "summary": "S",\n "decisions": ["ship friday", "drop v1",\n  "drop v1", "dro')
     notes = parse_notes(text)
     assert notes is not None
-    assert notes.summary == "S" and notes.decisions == ("ship friday", "drop v1")
+    assert notes.summary == "S" and [d.text for d in notes.decisions] == ["ship friday", "drop v1"]
     cut_in_object = '{"summary": "S", "action_items": [{"task": "T", "owner": "Al'
     notes = parse_notes(cut_in_object)
     assert notes is not None and notes.summary == "S" and notes.action_items == ()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -31,6 +32,9 @@ def test_defaults_have_every_channel_off(make_settings: Callable[..., MinutesSet
     ({"MINUTES_WEBHOOK_URL": "https://hooks.example.org/x"}, "MINUTES_WEBHOOK_SECRET"),
     ({"MINUTES_TIMEZONE": "Mars/Olympus"}, "MINUTES_TIMEZONE="),
     ({"MINUTES_PROMPTS_DIR": "/nonexistent"}, "MINUTES_PROMPTS_DIR="),
+    ({"LLM_MODEL_PATH": "/nonexistent.gguf"}, "LLM_MODEL_PATH="),
+    ({"LLM_MODEL_PATH": __file__}, "LLM_MODEL_PATH="),  # exists, not a GGUF
+    ({"LLM_MODEL_PATH": __file__, "LLM_BASE_URL": "http://h/v1"}, "LLM_MODEL_PATH"),
 ])
 def test_bad_values_raise_one_line(
     make_settings: Callable[..., MinutesSettings], env: dict[str, str], needle: str
@@ -39,3 +43,12 @@ def test_bad_values_raise_one_line(
         make_settings(**env)
     message = str(info.value)
     assert needle in message and "\n" not in message and "expected" in message
+
+
+def test_a_local_model_enables_the_llm(
+    make_settings: Callable[..., MinutesSettings], tmp_path: Path
+) -> None:
+    model = tmp_path / "m.gguf"
+    model.write_bytes(b"GGUF" + b"\0" * 16)
+    s = make_settings(LLM_MODEL_PATH=str(model))
+    assert s.llm.enabled and s.llm.model_path == str(model.resolve()) and not s.llm.base_url
