@@ -21,7 +21,14 @@ from agent.load import make_load_fnc
 from agent.logs import get_logger
 from agent.meeting.service import MinutesService
 from agent.minutes.settings import MinutesSettings
-from agent.room.dispatch import AGENT_DISPLAY_NAME, agent_identity, heartbeat_attributes, room_has_agent
+from agent.room.dispatch import (
+    AGENT_DISPLAY_NAME,
+    agent_identity,
+    claim_here,
+    heartbeat_attributes,
+    release_claim,
+    room_has_agent,
+)
 from agent.room.sentinel import start_sentinel
 from agent.room.session import run_room_session
 from agent.room.settings import RoomSettings
@@ -83,7 +90,17 @@ def build_server(
 
     async def on_request(request: JobRequest) -> None:
         room = request.room
-        if await room_has_agent(settings, room.name, request.agent_name or settings.agent_name):
+        if not claim_here(room.name):
+            logger.info("room %s already has a greffier agent: declining dispatch (same worker)", room.name)
+            await request.reject()
+            return
+        try:
+            has_agent = await room_has_agent(settings, room.name, request.agent_name or settings.agent_name)
+        except BaseException:
+            release_claim(room.name)
+            raise
+        if has_agent:
+            release_claim(room.name)
             logger.info("room %s already has a greffier agent: declining dispatch", room.name)
             await request.reject()
             return

@@ -3,7 +3,8 @@
 1. LiveKit's transcription text streams (topic ``lk.transcription``) with the sender identity of
    the participant who spoke, as livekit-agents does for user speech: LiveKit's front-end
    components show them unchanged. Interim and final of one utterance share ``lk.segment_id``.
-2. The legacy transcription packets (``publish_transcription``), read by older front ends.
+2. The legacy transcription packets (``publish_transcription``), read by older front ends and by
+   Visio, in the mode ``LEGACY_TRANSCRIPTION`` chooses (``agent.room.legacy``).
 3. Our JSON message on topic ``greffier.captions`` (schema in README, ``"v": 1``) with speaker name,
    times and words, for clients that want more than text.
 """
@@ -22,6 +23,7 @@ from livekit import rtc
 from agent import metrics
 from agent.asr.events import TranscriptEvent
 from agent.logs import get_logger
+from agent.room.legacy import LEGACY_DEFAULT, LegacyMode, LegacyStream
 
 logger = get_logger(__name__)
 
@@ -47,6 +49,7 @@ class Caption:
     start: float
     end: float
     words: tuple[tuple[str, float, float, float], ...]  # text, start, end, probability
+    stable_words: int = 0  # leading words the agreement policy committed (all, for a final)
 
     def to_message(self) -> dict[str, Any]:
         return {
@@ -83,14 +86,18 @@ def caption_from_event(
         start=wall(event.start),
         end=wall(event.end),
         words=tuple((w.text.strip(), wall(w.start), wall(w.end), w.probability) for w in event.words),
+        stable_words=len(event.words) if event.is_final else event.stable_words,
     )
 
 
 class CaptionPublisher:
     """Publishes captions in order, off the audio path (a slow data channel never stalls ASR)."""
 
-    def __init__(self, room: rtc.Room, *, history_size: int = 2000) -> None:
+    def __init__(
+        self, room: rtc.Room, *, history_size: int = 2000, legacy: LegacyMode = LEGACY_DEFAULT
+    ) -> None:
         self.room = room
+        self.legacy = LegacyStream(legacy)
         self.history: deque[Caption] = deque(maxlen=history_size)
         self._queue: asyncio.Queue[Caption | None] = asyncio.Queue(maxsize=1000)
         self._task = asyncio.create_task(self._run(), name="caption-publisher")
@@ -140,22 +147,7 @@ class CaptionPublisher:
         )
         await writer.write(c.text)
         await writer.aclose()
-        await lp.publish_transcription(
-            rtc.Transcription(
-                participant_identity=c.speaker_identity,
-                track_sid=c.track_sid,
-                segments=[
-                    rtc.TranscriptionSegment(
-                        id=c.segment_id,
-                        text=c.text,
-                        start_time=int(c.start * 1000),
-                        end_time=int(c.end * 1000),
-                        final=c.final,
-                        language=c.language,
-                    )
-                ],
-            )
-        )
+        await self.legacy.send(lp, c)
         await lp.publish_data(
             json.dumps(c.to_message(), ensure_ascii=False).encode(),
             reliable=True,

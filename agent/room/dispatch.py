@@ -32,7 +32,10 @@ HEARTBEAT_EVERY = 1.5
 HEARTBEAT_STALE = 5.0
 LOCAL_STUCK = 30.0  # an agent of this process whose heartbeats went unanswered that long is lost
 
+CLAIM_HOLD = LOCAL_STUCK  # a dispatch accepted here holds the room until its agent beats
+
 _here: dict[str, float] = {}  # rooms this process is in -> when the server last took a heartbeat
+_claims: dict[str, float] = {}  # rooms a dispatch of this process was accepted into -> when
 
 
 def beating_here(room_name: str) -> None:
@@ -42,6 +45,27 @@ def beating_here(room_name: str) -> None:
 
 def left_here(room_name: str) -> None:
     _here.pop(room_name, None)
+    _claims.pop(room_name, None)
+
+
+def claim_here(room_name: str) -> bool:
+    """Reserve the room for the dispatch being handled, or False when another one of this process
+    holds it. Taken before any await: Visio's backend may dispatch twice at once, both requests
+    then reach this worker together, and before either agent has joined (let alone beaten) the
+    server lists no agent to either of them. Measured: both were accepted, the second agent
+    replaced the first (same identity) 9 s into the meeting and the room lost its first words.
+    The claim ends when the agent leaves (``left_here``), when the dispatch is declined
+    (``release_claim``), or after ``CLAIM_HOLD``, by which time the agent's heartbeat speaks."""
+    now = time.monotonic()
+    since = _claims.get(room_name)
+    if since is not None and now - since < CLAIM_HOLD:
+        return False
+    _claims[room_name] = now
+    return True
+
+
+def release_claim(room_name: str) -> None:
+    _claims.pop(room_name, None)
 
 
 def alive_here(room_name: str) -> bool:

@@ -139,7 +139,7 @@ class RoomSession:
             self.kept_audio = SessionAudio(
                 self.keeper.journal.session_id, base=self.minutes_settings.data_dir
             )
-        self.publisher = CaptionPublisher(room)
+        self.publisher = CaptionPublisher(room, legacy=self.room_settings.legacy_transcription)
         config = room_config(self.metadata(room.metadata))
         self.room_language = language_code(config.get("language"))
         self.captions_on = config.get("captions", True) is not False

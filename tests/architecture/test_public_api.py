@@ -64,6 +64,7 @@ PUBLIC: dict[str, list[str]] = {
         "LocalLiveKitServer",
         "Speaker",
         "StreamCaption",
+        "VisioView",
         "find_binary",
         "free_port",
         "participant_token",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -93,6 +94,7 @@ async def _no_agent(lk: api.LiveKitAPI, room: str) -> bool:
         ({"LIVEKIT_API_SECRET": ""}, "LIVEKIT_API_SECRET is not set"),
         ({"AGENT_NAME": "bad name!"}, "AGENT_NAME='bad name!' is invalid"),
         ({"JOB_EXECUTOR": "fork"}, "JOB_EXECUTOR='fork' is invalid"),
+        ({"LEGACY_TRANSCRIPTION": "replace"}, "LEGACY_TRANSCRIPTION='replace' is invalid"),
     ],
 )
 def test_bad_config_is_one_line_exit_2(env: dict[str, str], needle: str, tmp_path) -> None:
@@ -102,6 +104,8 @@ def test_bad_config_is_one_line_exit_2(env: dict[str, str], needle: str, tmp_pat
         "LIVEKIT_API_SECRET": "s",
         "PATH": "/usr/bin:/bin",
     }
+    if "PYTHONPATH" in os.environ:  # a checkout beside the installed one tests its own code
+        base["PYTHONPATH"] = os.environ["PYTHONPATH"]
     base.update(env)
     proc = subprocess.run(
         [sys.executable, "-m", "agent", "start"],

@@ -74,3 +74,18 @@ def test_an_agent_whose_loop_stopped_is_not_alive(monkeypatch: pytest.MonkeyPatc
     assert not alive_here("salle-3")  # stuck for good: another agent may take over
     left_here("salle-3")
     assert not alive_here("salle-3") and not alive_here("never-here")
+
+
+def test_two_dispatches_at_once_claim_the_room_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Visio's backend may dispatch twice at once: the second request must be declined before
+    # either agent has joined, when the server lists no agent yet.
+    assert dispatch.claim_here("salle-4")
+    assert not dispatch.claim_here("salle-4")
+    left_here("salle-4")  # the agent left: a later dispatch may come in
+    assert dispatch.claim_here("salle-4")
+    dispatch.release_claim("salle-4")  # declined after asking the server
+    assert dispatch.claim_here("salle-4")
+    now = time.monotonic()
+    monkeypatch.setattr(dispatch.time, "monotonic", lambda: now + dispatch.CLAIM_HOLD + 1)
+    assert dispatch.claim_here("salle-4")  # an accepted agent that never beat holds it no longer
+    left_here("salle-4")

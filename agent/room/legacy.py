@@ -1,0 +1,194 @@
+"""The legacy transcription packets (``publish_transcription``), in one of three modes.
+
+Why a mode: the two kinds of legacy clients read the same packets in incompatible ways.
+
+- ``update`` (livekit-agents' behaviour): every interim and the final of an utterance go out under
+  one segment id. Right for clients that *replace* a segment by id (LiveKit's own legacy
+  components); wrong for Visio (La Suite Meet), whose front end keeps the **first** packet it sees
+  for an id and drops the later ones, so its users would see the first words of each utterance.
+- ``append`` (the default): each packet carries only words the agreement policy has committed
+  since the last packet, one segment per packet, under a fresh id, ``final=true``. A committed
+  word is never revised on this stream, so a client that keeps the first packet per id and joins
+  a speaker's segments with spaces (Visio) shows every word, once. The final of an utterance
+  sends only the words not sent yet: when the final decode revises words already sent, the
+  revision is not sent (the text streams and the JSON topic carry it), so those clients never see
+  a word twice. Clients that replace by id also show this stream correctly, only without the
+  unstable tail of interims.
+- ``off``: no legacy packets (clients on the ``lk.transcription`` text streams need none).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from difflib import SequenceMatcher
+from typing import Protocol
+
+from livekit import rtc
+
+from agent.asr.agreement import norm
+from agent.room.settings import LEGACY_DEFAULT, LEGACY_MODES, LegacyMode
+
+# A final's word whose middle lies before the end of the last word sent is the same spoken word,
+# however the final decode spelled or timed it: word times move by a few hundred ms between decodes.
+# A match by text further than this after the last sent word is a repeated word, not the same one.
+ALIGN_SLACK = 0.5
+
+
+class LegacyCaption(Protocol):
+    """What this module reads of a caption (``agent.room.captions.Caption`` has it)."""
+
+    @property
+    def speaker_identity(self) -> str: ...
+    @property
+    def track_sid(self) -> str: ...
+    @property
+    def segment_id(self) -> str: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def final(self) -> bool: ...
+    @property
+    def language(self) -> str: ...
+    @property
+    def start(self) -> float: ...
+    @property
+    def end(self) -> float: ...
+    @property
+    def words(self) -> tuple[tuple[str, float, float, float], ...]: ...
+    @property
+    def stable_words(self) -> int: ...
+
+
+class TranscriptionSink(Protocol):
+    """Where packets go: ``rtc.LocalParticipant`` in a room, a list in unit tests."""
+
+    async def publish_transcription(self, transcription: rtc.Transcription) -> None: ...
+
+
+@dataclass(frozen=True)
+class LegacySegment:
+    """One legacy packet to send (times in epoch seconds)."""
+
+    identity: str
+    track_sid: str
+    segment_id: str
+    text: str
+    start: float
+    end: float
+    final: bool
+    language: str
+
+    def to_transcription(self) -> rtc.Transcription:
+        return rtc.Transcription(
+            participant_identity=self.identity,
+            track_sid=self.track_sid,
+            segments=[
+                rtc.TranscriptionSegment(
+                    id=self.segment_id,
+                    text=self.text,
+                    start_time=int(self.start * 1000),
+                    end_time=int(self.end * 1000),
+                    final=self.final,
+                    language=self.language,
+                )
+            ],
+        )
+
+
+@dataclass
+class _Sent:
+    """What the append stream already sent of one utterance."""
+
+    words: list[tuple[str, float, float]] = field(default_factory=list)  # norm, start, end
+    packets: int = 0
+
+
+class LegacyStream:
+    """Turns captions into legacy packets for one room, in order (one instance per publisher)."""
+
+    def __init__(self, mode: LegacyMode = LEGACY_DEFAULT, *, max_open: int = 1000) -> None:
+        if mode not in LEGACY_MODES:
+            raise ValueError(f"unknown legacy transcription mode {mode!r}")
+        self.mode: LegacyMode = mode
+        self._open: dict[str, _Sent] = {}  # segment id -> what was sent, until its final
+        self._max_open = max_open
+
+    def packets(self, caption: LegacyCaption) -> list[LegacySegment]:
+        if self.mode == "off":
+            return []
+        if self.mode == "update":
+            return [
+                LegacySegment(
+                    caption.speaker_identity,
+                    caption.track_sid,
+                    caption.segment_id,
+                    caption.text,
+                    caption.start,
+                    caption.end,
+                    caption.final,
+                    caption.language,
+                )
+            ]
+        return self._append(caption)
+
+    def _append(self, caption: LegacyCaption) -> list[LegacySegment]:
+        sent = self._open.get(caption.segment_id)
+        if caption.final:
+            self._open.pop(caption.segment_id, None)
+            sent = sent or _Sent()
+            fresh = list(caption.words[new_from(sent.words, caption.words) :])
+        else:
+            if sent is None:
+                if len(self._open) >= self._max_open:  # finals lost (a queue overflow): forget
+                    self._open.pop(next(iter(self._open)))
+                sent = self._open[caption.segment_id] = _Sent()
+            stable = max(0, min(caption.stable_words, len(caption.words)))
+            fresh = list(caption.words[len(sent.words) : stable])
+        if not fresh:
+            return []
+        sent.words.extend((norm(t), s, e) for t, s, e, _p in fresh)
+        sent.packets += 1
+        return [
+            LegacySegment(
+                caption.speaker_identity,
+                caption.track_sid,
+                f"{caption.segment_id}.{sent.packets}",
+                " ".join(t for t, *_ in fresh),
+                fresh[0][1],
+                fresh[-1][2],
+                True,
+                caption.language,
+            )
+        ]
+
+    async def send(self, sink: TranscriptionSink, caption: LegacyCaption) -> int:
+        """Publish this caption's legacy packets; how many went out."""
+        segments = self.packets(caption)
+        for segment in segments:
+            await sink.publish_transcription(segment.to_transcription())
+        return len(segments)
+
+
+def new_from(
+    sent: Sequence[tuple[str, float, float]], words: Sequence[tuple[str, float, float, float]]
+) -> int:
+    """Index of the first word of ``words`` (an utterance's final) not sent yet.
+
+    The final decode may spell, split, merge or re-time words the interims committed. A final
+    word is already sent when its middle lies before the end of the last sent word, or when it
+    matches a sent word by text no later than ``ALIGN_SLACK`` after it.
+    """
+    if not sent:
+        return 0
+    sent_end = sent[-1][2]
+    by_time = 0
+    for i, (_t, s, e, _p) in enumerate(words):
+        if (s + e) / 2 <= sent_end:
+            by_time = i + 1
+    by_text = 0
+    matcher = SequenceMatcher(None, [w[0] for w in sent], [norm(w[0]) for w in words], autojunk=False)
+    for _a, b, size in matcher.get_matching_blocks():
+        if size and words[b + size - 1][1] <= sent_end + ALIGN_SLACK:
+            by_text = max(by_text, b + size)
+    return max(by_time, by_text)

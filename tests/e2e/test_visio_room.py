@@ -1,0 +1,117 @@
+"""greffier as Visio's transcriber, on the real path: a real livekit-server, the worker under Visio's
+agent name with the Visio preset, dispatched as Visio's backend does (explicitly, twice, no room
+metadata), two speakers overlapping, and a client applying Visio's display rule to the legacy
+packets (``agent.demo.visio``). What that client shows must be as good as greffier's own finals."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+from livekit import api
+
+from agent.audio.decode import load_audio
+from agent.demo.listener import CaptionReader
+from agent.demo.player import Speaker
+from agent.demo.visio import VisioView
+from agent.samples import pyannote_sample, synth_speech, word_error_rate
+from tests.lk import admin, eventually, quiet, token
+
+pytestmark = pytest.mark.e2e
+
+VISIO_AGENT = "multi-user-transcriber"  # Visio's ROOM_SUBTITLE_AGENT_NAME default
+VISIO_PRESET = {"AGENT_NAME": VISIO_AGENT, "LEGACY_TRANSCRIPTION": "append", "WHISPER_LANGUAGES": "fr,en"}
+MAX_GAP = 0.05  # Visio's view may be at most 5 WER points worse than the finals
+
+# espeak-ng French that Whisper base hears well enough (see test_languages_room.py).
+FR_A = "Bonjour à tous. Merci d'être venus. Nous allons parler du budget de l'année prochaine."
+FR_B = "Je voudrais dire un mot sur les écoles. Il faut plus de professeurs dans la ville."
+
+
+@dataclass
+class Voice:
+    identity: str
+    audio: np.ndarray
+    reference: str
+    delay: float  # seconds after the first voice starts: the voices overlap
+
+
+def english_call() -> tuple[list[Voice], str]:
+    """The pyannote sample: a real phone call, two speakers who overlap; one microphone each."""
+    sample = pyannote_sample()
+    audio = load_audio(sample.wav)[int(6.0 * 16000) :]
+    voices = []
+    for speaker in sorted({u.speaker for u in sample.utterances}):
+        track = np.zeros_like(audio)
+        for u in sample.utterances:
+            if u.speaker == speaker:
+                a, b = int(max(0, u.start - 6.1) * 16000), int((u.end - 5.9) * 16000)
+                track[a:b] = audio[a:b]
+        ref = " ".join(u.text for u in sample.utterances if u.speaker == speaker)
+        voices.append(Voice(speaker.lower(), track, ref, 0.0))
+    return voices, "en"
+
+
+def french_pair() -> tuple[list[Voice], str]:
+    a = load_audio(synth_speech(FR_A, "fr"))
+    b = load_audio(synth_speech(FR_B, "fr"))
+    return [Voice("amelie", a, FR_A, 0.0), Voice("bruno", b, FR_B, 2.5)], "fr"
+
+
+async def agents_in(lk: api.LiveKitAPI, room: str) -> list[str]:
+    resp = await lk.room.list_participants(api.ListParticipantsRequest(room=room))
+    return [p.identity for p in resp.participants if p.kind == api.ParticipantInfo.Kind.AGENT]
+
+
+async def play_later(speaker: Speaker, voice: Voice) -> None:
+    await asyncio.sleep(voice.delay)
+    await speaker.play(voice.audio, tail_silence=2.0)
+
+
+@pytest.mark.parametrize("case", [english_call, french_pair], ids=["english", "french"])
+async def test_visio_rule_shows_what_greffier_finals_say(livekit_server, start_worker, case) -> None:
+    voices, language = case()
+    worker = start_worker(**VISIO_PRESET, WHISPER_MODEL="base", ROOM_EMPTY_GRACE="2")
+    room = f"visio-{language}"
+    url = livekit_server.url
+    reader = await CaptionReader.join(url, token(livekit_server, "visio-user", room))
+    view = VisioView().attach(reader.room)
+    speakers = [await Speaker.join(url, token(livekit_server, v.identity, room)) for v in voices]
+    for s in speakers:
+        await s.publish()
+
+    # Visio's backend: an explicit dispatch to its agent name, no metadata, maybe more than once.
+    lk = admin(livekit_server)
+    try:
+        request = api.CreateAgentDispatchRequest(agent_name=VISIO_AGENT, room=room)
+        await asyncio.gather(
+            lk.agent_dispatch.create_dispatch(request), lk.agent_dispatch.create_dispatch(request)
+        )
+        for v in voices:
+            worker.wait_for_log(f"captioning {v.identity} (track", timeout=40)
+        assert await agents_in(lk, room) == [f"{VISIO_AGENT}-agent"]
+
+        await asyncio.gather(*(play_later(s, v) for s, v in zip(speakers, voices, strict=True)))
+        await eventually(lambda: all(reader.log.finals(v.identity) for v in voices), 30)
+        await quiet(reader)
+        # Still one agent: the second dispatch did not add one, nor replace the first mid-meeting.
+        assert await agents_in(lk, room) == [f"{VISIO_AGENT}-agent"]
+    finally:
+        await lk.aclose()
+
+    assert view.ignored == 0 and view.dropped == 0  # every legacy packet is one new segment
+    for v in voices:
+        finals = reader.log.final_text(v.identity)
+        shown = view.text(v.identity)
+        final_wer = word_error_rate(v.reference, finals, language)
+        shown_wer = word_error_rate(v.reference, shown, language)
+        print(f"{language} {v.identity}: finals WER {final_wer:.1%}, Visio view WER {shown_wer:.1%}")
+        assert final_wer < 0.5, (v.identity, final_wer, finals)  # greffier heard the speaker
+        assert shown_wer <= final_wer + MAX_GAP, (v.identity, final_wer, shown_wer, finals, shown)
+    # The agent answered each dispatch with one session: a single "joined room" in its log.
+    assert worker.output().count(f"joined room {room} ") == 1, worker.output()[-3000:]
+    for s in speakers:
+        await s.leave()
+    await reader.leave()
