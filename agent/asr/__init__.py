@@ -6,8 +6,7 @@ import faster-whisper, CTranslate2 and onnxruntime.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from agent.lazy import lazy_names
 
 _WHERE = {
     "AsrSettings": "settings",
@@ -34,10 +33,4 @@ _WHERE = {
     "transcribe_stream": "offline",
 }
 
-__all__ = sorted(_WHERE)
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _WHERE:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
+__all__, __getattr__ = lazy_names(__name__, _WHERE)
