@@ -41,7 +41,7 @@ if [[ ! -f "$marker" || package-lock.json -nt "$marker" || package.json -nt "$ma
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
-if [[ ! -f dist/viewer.js || ! -f dist/index.html ]] \
-   || [[ -n "$(find index.html build.mjs src package-lock.json -newer dist/viewer.js -print -quit)" ]]; then
+if [[ ! -f dist/viewer.js || ! -f dist/index.html || ! -f dist/react.js ]] \
+   || [[ -n "$(find index.html build.mjs src react package-lock.json -newer dist/viewer.js -print -quit)" ]]; then
   node build.mjs
 fi
