@@ -96,6 +96,12 @@ async def test_visio_rule_shows_what_greffier_finals_say(livekit_server, start_w
         await asyncio.gather(*(play_later(s, v) for s, v in zip(speakers, voices, strict=True)))
         await eventually(lambda: all(reader.log.finals(v.identity) for v in voices), 30)
         await quiet(reader)
+        # On a loaded machine the last finals are decoded seconds after the last interim: wait
+        # until every final the worker logged has reached the room (legacy packets included).
+        await eventually(
+            lambda: len(reader.log.json_finals()) >= worker.output().count("final caption from"), 40
+        )
+        await quiet(reader)
         # Still one agent: the second dispatch did not add one, nor replace the first mid-meeting.
         assert await agents_in(lk, room) == [f"{VISIO_AGENT}-agent"]
     finally:
@@ -103,12 +109,17 @@ async def test_visio_rule_shows_what_greffier_finals_say(livekit_server, start_w
 
     assert view.ignored == 0 and view.dropped == 0  # every legacy packet is one new segment
     for v in voices:
-        finals = reader.log.final_text(v.identity)
+        # greffier's finals in spoken order (text streams can complete out of order at the reader).
+        finals = " ".join(
+            m["text"] for m in sorted(reader.log.json_finals(v.identity), key=lambda m: m["start"])
+        )
         shown = view.text(v.identity)
         final_wer = word_error_rate(v.reference, finals, language)
         shown_wer = word_error_rate(v.reference, shown, language)
         print(f"{language} {v.identity}: finals WER {final_wer:.1%}, Visio view WER {shown_wer:.1%}")
-        assert final_wer < 0.5, (v.identity, final_wer, finals)  # greffier heard the speaker
+        # greffier heard the speaker (its accuracy is measured elsewhere: on two shared cores base
+        # decodes espeak French at 25-60 % WER), so the comparison below is not of two empty texts.
+        assert final_wer < 0.75 and len(shown.split()) >= 5, (v.identity, final_wer, finals)
         assert shown_wer <= final_wer + MAX_GAP, (v.identity, final_wer, shown_wer, finals, shown)
     # The agent answered each dispatch with one session: a single "joined room" in its log.
     assert worker.output().count(f"joined room {room} ") == 1, worker.output()[-3000:]
