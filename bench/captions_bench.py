@@ -13,7 +13,10 @@ interim showed before their final did. The worker's own metrics, scraped after e
 where the decoder's time went: decode seconds per second of the round (up to the number of
 decode workers), mean batch, finals shed under load (``greffier_asr_shed_finals_total``); and the
 CPU the worker and this process (the simulated participants and the reader, on the same cores)
-used per second of the round. Prints a Markdown table, writes JSON and a PNG.
+used per second of the round. The Visio view is what a client applying Visio's display rule to
+the legacy packets shows (``agent.demo.visio``): its WER, and the latency of each final word =
+arrival of the first legacy segment that reaches the word's end minus that end. Prints a Markdown
+table, writes JSON and a PNG.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from agent.asr.agreement import norm
 from agent.demo.listener import CaptionReader
 from agent.demo.livekit_server import LocalLiveKitServer, free_port
 from agent.demo.player import Speaker, participant_token
+from agent.demo.visio import VisioSegment, VisioView
 from agent.samples import pyannote_sample, utterance_clips, word_error_rate
 
 GAP = 1.2
@@ -91,6 +95,23 @@ def final_words(messages: list[dict], identity: str) -> list[tuple[float, float,
 def word_latencies(messages: list[dict], identity: str) -> tuple[list[float], list[float], int]:  # type: ignore[type-arg]
     """Interim and final latency of each final word, and how many words no interim showed."""
     return latencies_of(final_words(messages, identity))
+
+
+def visio_latencies(messages: list[dict], shown: list[VisioSegment], identity: str) -> list[float]:  # type: ignore[type-arg]
+    """Latency of each final word on a Visio screen: the first segment Visio showed for this
+    speaker that reaches the word's end (the word, or its committed spelling, is in it or before
+    it) arrived this long after the word was said. Words never reached are left out (the WER
+    counts them)."""
+    mine = [seg for seg in shown if seg.identity == identity]
+    out = []
+    for m in messages:
+        if m["speaker"]["identity"] != identity or not m["final"]:
+            continue
+        for w in m["words"]:
+            at = next((seg.received_at for seg in mine if seg.end >= w["end"] - 0.05), None)
+            if at is not None:
+                out.append(at - w["end"])
+    return out
 
 
 def latencies_of(words: list[tuple[float, float, float]]) -> tuple[list[float], list[float], int]:
@@ -157,6 +178,7 @@ async def run_round(
     key, secret = server.api_key, server.api_secret
     lk = api.LiveKitAPI(server.http_url, key, secret)
     reader = await CaptionReader.join(server.url, participant_token(key, secret, "reader", room))
+    visio = VisioView().attach(reader.room)
     speakers, audios, refs = [], [], []
     for i in range(n):
         s = await Speaker.join(server.url, participant_token(key, secret, f"spk{i}", room))
@@ -181,16 +203,20 @@ async def run_round(
     use["worker_cpu"] = (cpu_seconds(worker) - cpu_before[0]) / wall
     use["harness_cpu"] = (cpu_seconds(me) - cpu_before[1]) / wall
     result: dict = {"speakers": n, "per_speaker": [], "decoder": use}  # type: ignore[type-arg]
-    all_interim, all_final, shown_by_final = [], [], 0
+    all_interim, all_final, all_visio, shown_by_final = [], [], [], 0
     for i in range(n):
         words = final_words(reader.log.messages, f"spk{i}")
         interim, final, by_final = latencies_of(words)
         shown_by_final += by_final
         hyp = " ".join(m["text"] for m in reader.log.json_finals(f"spk{i}"))
         wer = word_error_rate(refs[i], hyp)
+        seen = visio_latencies(reader.log.messages, visio.shown, f"spk{i}")
+        all_visio += seen
         result["per_speaker"].append(
             {
                 "wer": wer,
+                "visio_wer": word_error_rate(refs[i], visio.text(f"spk{i}")),
+                "visio_words": len(seen),
                 "words": len(final),
                 "interim_p95": float(np.percentile(interim, 95)) if interim else None,
                 "final_p95": float(np.percentile(final, 95)) if final else None,
@@ -216,6 +242,11 @@ async def run_round(
         final_p50=pct(all_final, 50),
         final_p95=pct(all_final, 95),
         wer=float(np.mean([p["wer"] for p in result["per_speaker"]])),
+        visio_wer=float(np.mean([p["visio_wer"] for p in result["per_speaker"]])),
+        visio_p50=pct(all_visio, 50),
+        visio_p95=pct(all_visio, 95),
+        visio_dropped=visio.dropped + visio.ignored,
+        visio=all_visio,
         shown_by_final=shown_by_final / max(1, len(all_final)),
         interim=all_interim,
         final=all_final,
@@ -282,12 +313,13 @@ async def main_async(args: argparse.Namespace) -> int:
     )
     print(
         "| speakers | interim p50 / p95 s | worst speaker's interim p95 s | final p50 / p95 s | WER % (finals)"
+        " | Visio view: WER % / p50 / p95 s"
         " | words on screen p95 < 3 s"
         " | lag growth s per min (worst speaker) | keeps up with real time"
         " | shown first by the final | decode s per s | mean batch | finals greedy / from interim"
         " | CPU s per s: worker / participants |"
     )
-    print("|---:|---:|---:|---:|---:|---|---:|---|---:|---:|---:|---:|---:|")
+    print("|---:|---:|---:|---:|---:|---:|---|---:|---|---:|---:|---:|---:|---:|")
     sustained = keeps_up = 0
     for r in rows:
         use = r["decoder"]
@@ -305,6 +337,7 @@ async def main_async(args: argparse.Namespace) -> int:
         print(
             f"| {r['speakers']} | {fmt(r['interim_p50'])} / {fmt(r['interim_p95'])} | {fmt(worst)} | "
             f"{fmt(r['final_p50'])} / {fmt(r['final_p95'])} | {100 * r['wer']:.1f} |"
+            f" {100 * r['visio_wer']:.1f} / {fmt(r['visio_p50'])} / {fmt(r['visio_p95'])} |"
             f" {'yes' if ok else 'no'} |"
             f" {'–' if steepest is None else f'{60 * steepest:+.1f}'} | {'yes' if steady else 'no'} |"
             f" {100 * r['shown_by_final']:.0f} % |"

@@ -96,9 +96,17 @@ class LegacySegment:
         )
 
 
+KEEP_SENT = 64  # words remembered per track: more than a final can repeat of what was sent
+
+
 @dataclass
 class _Sent:
-    """What the append stream already sent of one utterance."""
+    """What the append stream already sent of one track.
+
+    Per track, not per segment: when the recognizer cuts a long utterance at a sentence end, the
+    words it had committed after the cut (already sent) open the next segment, and must not be
+    sent again under it.
+    """
 
     words: list[tuple[str, float, float]] = field(default_factory=list)  # norm, start, end
     packets: int = 0
@@ -107,12 +115,12 @@ class _Sent:
 class LegacyStream:
     """Turns captions into legacy packets for one room, in order (one instance per publisher)."""
 
-    def __init__(self, mode: LegacyMode = LEGACY_DEFAULT, *, max_open: int = 1000) -> None:
+    def __init__(self, mode: LegacyMode = LEGACY_DEFAULT, *, max_tracks: int = 1000) -> None:
         if mode not in LEGACY_MODES:
             raise ValueError(f"unknown legacy transcription mode {mode!r}")
         self.mode: LegacyMode = mode
-        self._open: dict[str, _Sent] = {}  # segment id -> what was sent, until its final
-        self._max_open = max_open
+        self._tracks: dict[str, _Sent] = {}  # track sid -> what was sent, most recent last
+        self._max_tracks = max_tracks
 
     def packets(self, caption: LegacyCaption) -> list[LegacySegment]:
         if self.mode == "off":
@@ -133,21 +141,17 @@ class LegacyStream:
         return self._append(caption)
 
     def _append(self, caption: LegacyCaption) -> list[LegacySegment]:
-        sent = self._open.get(caption.segment_id)
-        if caption.final:
-            self._open.pop(caption.segment_id, None)
-            sent = sent or _Sent()
-            fresh = list(caption.words[new_from(sent.words, caption.words) :])
-        else:
-            if sent is None:
-                if len(self._open) >= self._max_open:  # finals lost (a queue overflow): forget
-                    self._open.pop(next(iter(self._open)))
-                sent = self._open[caption.segment_id] = _Sent()
-            stable = max(0, min(caption.stable_words, len(caption.words)))
-            fresh = list(caption.words[len(sent.words) : stable])
+        sent = self._tracks.pop(caption.track_sid, None) or _Sent()
+        self._tracks[caption.track_sid] = sent  # most recently used last
+        if len(self._tracks) > self._max_tracks:
+            self._tracks.pop(next(iter(self._tracks)))
+        # An interim's committed prefix is settled; a final settles all its words.
+        settled = caption.words if caption.final else caption.words[: max(0, caption.stable_words)]
+        fresh = list(settled[new_from(sent.words, settled) :])
         if not fresh:
             return []
         sent.words.extend((norm(t), s, e) for t, s, e, _p in fresh)
+        del sent.words[:-KEEP_SENT]
         sent.packets += 1
         return [
             LegacySegment(
@@ -173,13 +177,14 @@ class LegacyStream:
 def new_from(
     sent: Sequence[tuple[str, float, float]], words: Sequence[tuple[str, float, float, float]]
 ) -> int:
-    """Index of the first word of ``words`` (an utterance's final) not sent yet.
+    """Index of the first of ``words`` (settled words of a caption, in order) not sent yet.
 
-    The final decode may spell, split, merge or re-time words the interims committed. A final
-    word is already sent when its middle lies before the end of the last sent word, or when it
-    matches a sent word by text no later than ``ALIGN_SLACK`` after it.
+    A final decode may spell, split, merge or re-time words the interims committed. A word is
+    already sent when its middle lies before the end of the last sent word, or when it matches a
+    sent word by text and lies within ``ALIGN_SLACK`` of it in time (a word said again later is
+    a new word).
     """
-    if not sent:
+    if not sent or not words:
         return 0
     sent_end = sent[-1][2]
     by_time = 0
@@ -188,7 +193,7 @@ def new_from(
             by_time = i + 1
     by_text = 0
     matcher = SequenceMatcher(None, [w[0] for w in sent], [norm(w[0]) for w in words], autojunk=False)
-    for _a, b, size in matcher.get_matching_blocks():
-        if size and words[b + size - 1][1] <= sent_end + ALIGN_SLACK:
+    for a, b, size in matcher.get_matching_blocks():
+        if size and abs(words[b + size - 1][1] - sent[a + size - 1][1]) <= ALIGN_SLACK:
             by_text = max(by_text, b + size)
     return max(by_time, by_text)

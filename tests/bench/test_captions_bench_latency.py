@@ -85,3 +85,17 @@ def test_lag_growth_tells_a_slow_stream_from_one_that_falls_behind() -> None:
     assert abs(lag_growth(final_words(steady, "a")) or 1.0) < 0.02
     assert abs((lag_growth(final_words(behind, "a")) or 0.0) - 0.3) < 1e-6
     assert lag_growth(final_words(steady[:5], "a")) is None  # too few words to say
+
+
+def test_a_word_is_on_a_visio_screen_with_the_first_segment_that_reaches_it() -> None:
+    from agent.demo.visio import VisioSegment
+    from bench.captions_bench import visio_latencies
+
+    messages = [caption(20.0, True, "one", "two", "three", "four")]  # words end at 0, 1, 2, 3
+    shown = [
+        VisioSegment("a", "s0.1", "one two", 0.0, 1.0, 2.5),
+        VisioSegment("b", "x.1", "other", 0.0, 5.0, 1.0),  # another speaker's segment
+        VisioSegment("a", "s0.2", "three", 1.5, 2.0, 4.0),
+    ]
+    # "four" never reached a Visio screen: left out (the WER counts it).
+    assert visio_latencies(messages, shown, "a") == [2.5 - 0, 2.5 - 1, 4.0 - 2]

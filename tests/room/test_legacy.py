@@ -129,21 +129,34 @@ async def test_a_repeated_word_later_in_the_final_is_not_taken_for_a_sent_one() 
     assert new_from(sent, final) == 1
 
 
-async def test_an_utterance_cut_in_segments_by_trimming_keeps_all_words() -> None:
-    # A long monologue: the recognizer closes segment 0 at a sentence end, segment 1 goes on.
+async def test_an_utterance_cut_in_segments_by_trimming_sends_each_word_once() -> None:
+    # A long monologue: all of "This is one. This is two" is committed (and sent); the recognizer
+    # closes segment 0 at the sentence end, and the committed rest opens segment 1.
     first = words("This is one. This is two", start=100.0)
-    second = words("and three.", start=102.0)
+    second = words("and three.", start=102.4)
     sink, view = await feed(
         LegacyStream("append"),
         [
-            caption("", 3, segment="s-0", timed=first),
+            caption("", 6, segment="s-0", timed=first),
             caption("", 3, segment="s-0", final=True, timed=first[:3]),
-            caption("", 2, segment="s-1", timed=first[3:] + second),
+            caption("", 3, segment="s-1", timed=first[3:] + second),
             caption("", 0, segment="s-1", final=True, timed=first[3:] + second),
         ],
     )
+    assert [t.segments[0].text for t in sink.sent] == ["This is one. This is two", "and three."]
     assert view.text() == "This is one. This is two and three."
     assert len({t.segments[0].id for t in sink.sent}) == len(sink.sent)
+
+
+async def test_the_same_word_said_again_in_the_next_utterance_is_sent() -> None:
+    _, view = await feed(
+        LegacyStream("append"),
+        [
+            caption("yes", 0, final=True, segment="s-0", timed=words("yes", start=100.0)),
+            caption("yes", 0, final=True, segment="s-1", timed=words("yes", start=101.0)),
+        ],
+    )
+    assert view.text() == "yes yes"
 
 
 async def test_two_participants_interleaved_keep_their_own_words() -> None:
@@ -180,11 +193,14 @@ async def test_off_mode_sends_nothing() -> None:
     assert sink.sent == []
 
 
-async def test_open_utterances_are_bounded() -> None:
-    stream = LegacyStream("append", max_open=3)
-    for i in range(10):  # finals never came (dropped from a full queue, a discarded pipeline)
-        stream.packets(caption("a b", 1, segment=f"s-{i}"))
-    assert len(stream._open) == 3
+async def test_what_is_remembered_is_bounded() -> None:
+    stream = LegacyStream("append", max_tracks=3)
+    for i in range(10):  # tracks come and go in a long meeting
+        stream.packets(caption("a b", 1, segment=f"s-{i}", who=f"p{i}"))
+    assert len(stream._tracks) == 3
+    long = words(" ".join(f"w{i}" for i in range(200)))
+    stream.packets(caption("", 200, timed=long))
+    assert len(stream._tracks["TR_alice"].words) <= 64
 
 
 def test_visio_rule_ignores_packets_with_several_segments() -> None:
