@@ -195,6 +195,7 @@ async def main_async(args: argparse.Namespace) -> int:
     worker = subprocess.Popen([sys.executable, "-m", "agent", "start"], env=env, stdout=log, stderr=subprocess.STDOUT)
     proc = psutil.Process(worker.pid)
     rows: list[dict] = []  # type: ignore[type-arg]
+    minutes_seconds: float | None = None
     room = f"soak-{int(time.time())}"
     try:
         deadline = time.monotonic() + 120
@@ -242,9 +243,12 @@ async def main_async(args: argparse.Namespace) -> int:
         for who in list(meeting.present):
             await meeting.leave(who)
         await reader.leave()
-        deadline = time.monotonic() + 300
+        # An hour's minutes diarize every kept track first (minutes on 2 cores): wait for them.
+        ended = time.monotonic()
+        deadline = ended + max(300.0, 30.0 * args.minutes)
         while not hook.bodies and time.monotonic() < deadline:  # noqa: ASYNC110
             await asyncio.sleep(1.0)
+        minutes_seconds = time.monotonic() - ended if hook.bodies else None
         await asyncio.sleep(10.0)  # a second delivery, if there were one, would come now
         await lk.aclose()
     finally:
@@ -259,6 +263,7 @@ async def main_async(args: argparse.Namespace) -> int:
         "finals": len(finals),
         "finals_missing_from_journal": len(missing),
         "minutes_deliveries": len(hook.bodies),
+        "minutes_seconds_after_room_end": minutes_seconds,
         "event_loop_closed_lines": flood,
         "slopes_per_hour": {
             k: slope_per_hour(minutes, [r[k] for r in rows])
@@ -290,7 +295,9 @@ async def main_async(args: argparse.Namespace) -> int:
     )
     print(
         f"\nFinal captions received: {len(finals)}; missing from the journal: {len(missing)};"
-        f" minutes deliveries: {len(hook.bodies)}; 'Event loop is closed' lines: {flood}"
+        f" minutes deliveries: {len(hook.bodies)}"
+        f" ({'–' if minutes_seconds is None else f'{minutes_seconds:.0f} s'} after the room ended);"
+        f" 'Event loop is closed' lines: {flood}"
     )
     ok = not missing and len(hook.bodies) == 1 and flood == 0
     return 0 if ok else 1
