@@ -59,9 +59,9 @@ def english_call() -> tuple[list[Voice], str, dict[str, str]]:
 def french_pair() -> tuple[list[Voice], str, dict[str, str]]:
     a = load_audio(synth_speech(FR_A, "fr"))
     b = load_audio(synth_speech(FR_B, "fr"))
-    # Detection among fr,en still takes espeak's French for English at times (issue 13, item 4,
-    # is on it): this case is about what Visio shows of the finals, so the room is French.
-    return [Voice("amelie", a, FR_A, 0.0), Voice("bruno", b, FR_B, 2.5)], "fr", {"WHISPER_LANGUAGE": "fr"}
+    # The Visio preset alone: no room metadata, no attribute; detection among fr,en with the
+    # language prior (the first of WHISPER_LANGUAGES while a speaker's vote is open).
+    return [Voice("amelie", a, FR_A, 0.0), Voice("bruno", b, FR_B, 2.5)], "fr", {}
 
 
 async def agents_in(lk: api.LiveKitAPI, room: str) -> list[str]:
