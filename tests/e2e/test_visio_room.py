@@ -28,8 +28,11 @@ VISIO_PRESET = {"AGENT_NAME": VISIO_AGENT, "LEGACY_TRANSCRIPTION": "append", "WH
 MAX_GAP = 0.05  # Visio's view may be at most 5 WER points worse than the finals
 
 # espeak-ng French that Whisper base hears well enough (see test_languages_room.py).
-FR_A = "Bonjour à tous. Merci d'être venus. Nous allons parler du budget de l'année prochaine."
-FR_B = "Je voudrais dire un mot sur les écoles. Il faut plus de professeurs dans la ville."
+FR_A = (
+    "Bonjour à tous. Merci d'être venus. Nous allons parler du budget de l'année prochaine."
+    " Ensuite nous verrons les questions des habitants."
+)
+FR_B = "Je voudrais dire un mot sur les écoles. Il faut plus de professeurs dans la ville. Merci beaucoup."
 
 
 @dataclass
@@ -59,9 +62,9 @@ def english_call() -> tuple[list[Voice], str, dict[str, str]]:
 def french_pair() -> tuple[list[Voice], str, dict[str, str]]:
     a = load_audio(synth_speech(FR_A, "fr"))
     b = load_audio(synth_speech(FR_B, "fr"))
-    # Detection among fr,en still takes espeak's French for English at times (issue 13, item 4,
-    # is on it): this case is about what Visio shows of the finals, so the room is French.
-    return [Voice("amelie", a, FR_A, 0.0), Voice("bruno", b, FR_B, 2.5)], "fr", {"WHISPER_LANGUAGE": "fr"}
+    # The Visio preset alone: no room metadata, no attribute; detection among fr,en with the
+    # language prior (the first of WHISPER_LANGUAGES while a speaker's vote is open).
+    return [Voice("amelie", a, FR_A, 0.0), Voice("bruno", b, FR_B, 2.5)], "fr", {}
 
 
 async def agents_in(lk: api.LiveKitAPI, room: str) -> list[str]:
@@ -123,6 +126,7 @@ async def test_visio_rule_shows_what_greffier_finals_say(livekit_server, start_w
         await lk.aclose()
 
     assert view.ignored == 0 and view.dropped == 0  # every legacy packet is one new segment
+    refs, all_finals, all_shown = [], [], []
     for v in voices:
         # greffier's finals in spoken order (text streams can complete out of order at the reader).
         finals = " ".join(
@@ -130,14 +134,24 @@ async def test_visio_rule_shows_what_greffier_finals_say(livekit_server, start_w
         )
         shown = view.text(v.identity)
         final_wer = word_error_rate(v.reference, finals, language)
-        shown_wer = word_error_rate(v.reference, shown, language)
-        print(f"{language} {v.identity}: finals WER {final_wer:.1%}, Visio view WER {shown_wer:.1%}")
+        print(
+            f"{language} {v.identity}: finals WER {final_wer:.1%},"
+            f" Visio view WER {word_error_rate(v.reference, shown, language):.1%}"
+        )
         # Not a comparison of two empty texts: greffier heard the speaker. (Its accuracy is measured
         # elsewhere; on two busy shared cores base hears espeak's French at 25-80 % WER.)
         assert len(finals.split()) >= 5 and final_wer < 0.9, (v.identity, final_wer, finals)
         # What Visio shows is what greffier's finals say: same words, a few revisions aside.
         assert word_error_rate(finals, shown, language) <= 0.2, (v.identity, finals, shown)
-        assert shown_wer <= final_wer + MAX_GAP, (v.identity, final_wer, shown_wer, finals, shown)
+        refs.append(v.reference)
+        all_finals.append(finals)
+        all_shown.append(shown)
+    # Over the meeting (a speaker's 16 words would make one revised word 6 points): Visio's view
+    # is within 5 WER points of the finals.
+    final_wer = word_error_rate(" ".join(refs), " ".join(all_finals), language)
+    shown_wer = word_error_rate(" ".join(refs), " ".join(all_shown), language)
+    print(f"{language} all: finals WER {final_wer:.1%}, Visio view WER {shown_wer:.1%}")
+    assert shown_wer <= final_wer + MAX_GAP, (final_wer, shown_wer, all_finals, all_shown)
     # The agent answered each dispatch with one session: a single "joined room" in its log.
     assert worker.output().count(f"joined room {room} ") == 1, worker.output()[-3000:]
     for s in speakers:
