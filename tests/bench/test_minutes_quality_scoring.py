@@ -55,8 +55,8 @@ NOTES = {
     ],
     "action_items": [
         # right task, right owner (first name only), right due date
-        {"task": "Karim envoie le plan de migration des données", "owner": "Karim", "due": "vendredi prochain",
-         "due_date": "2026-11-27", "evidence": _evidence("verified")},
+        {"task": "Karim envoie le plan de migration des données", "owner": "Karim",
+         "due": "vendredi prochain", "due_date": "2026-11-27", "evidence": _evidence("verified")},
         # right task, wrong owner, a due date nobody gave
         {"task": "Chiffrer le surcoût de l'hébergement qualifié", "owner": "Karim Benali", "due": "lundi",
          "due_date": "2026-11-23", "evidence": _evidence("verified")},
