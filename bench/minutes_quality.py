@@ -376,19 +376,26 @@ def _num(v: float | None) -> str:
     return "–" if v is None else f"{v:.2f}"
 
 
-HEADER = ("| meeting | model | time s | calls (map) | decisions R / P | actions R / P | owners | dues right |"
+HEADER = ("| meeting | model | notes by | time s | calls (map) | decisions R / P | actions R / P | owners | dues right |"
           " dues invented | open q. R / P | rejected→decision | quotes unfound | language |")
 
 
+def _by(r: Run) -> str:
+    """Who wrote the notes: the LLM, or the fallback (no LLM, or every call failed)."""
+    if r.generated:
+        return "LLM"
+    return "extractive" if r.model == "extractive" else "fallback ✗"
+
+
 def table(runs: list[Run], meetings: dict[str, dict[str, Any]]) -> str:
-    rows = [HEADER, "|" + "---|" * 13]
+    rows = [HEADER, "|" + "---|" * 14]
     for r in runs:
         s = r.scores
         lang = s["language"] or "–"
         if lang not in ("–", meetings[r.meeting]["language"]):
             lang += " ✗"
         rows.append(
-            f"| {r.meeting} | {r.model} | {r.seconds:.0f} | {r.calls} ({r.map_calls}) | {_rp(s['decisions'])} |"
+            f"| {r.meeting} | {r.model} | {_by(r)} | {r.seconds:.0f} | {r.calls} ({r.map_calls}) | {_rp(s['decisions'])} |"
             f" {_rp(s['action_items'])} | {_num(s['owners_right'])} | {_num(s['dues_right'])} |"
             f" {s['dues_invented']} | {_rp(s['open_questions'])} | {s['rejected_as_decision']} |"
             f" {s['quotes_not_found']} | {lang} |"
@@ -401,7 +408,7 @@ def table(runs: list[Run], meetings: dict[str, dict[str, Any]]) -> str:
             continue
         a = aggregate([r.scores for r in rs])
         rows.append(
-            f"| **all ({len(rs)})** | {model} | {sum(r.seconds for r in rs):.0f} | {sum(r.calls for r in rs)} |"
+            f"| **all ({len(rs)})** | {model} | | {sum(r.seconds for r in rs):.0f} | {sum(r.calls for r in rs)} |"
             f" {_rp(a['decisions'])} | {_rp(a['action_items'])} | {_num(a['owners_right'])} |"
             f" {_num(a['dues_right'])} | {a['dues_invented']} | {_rp(a['open_questions'])} |"
             f" {a['rejected_as_decision']} | {a['quotes_not_found']} | |"
