@@ -115,9 +115,12 @@ build_image() {
     local ca=()
     [ -f /etc/ssl/certs/ca-certificates.crt ] \
         && ca=(-v /etc/ssl/certs/ca-certificates.crt:/etc/ssl/certs/ca-certificates.crt:ro)
+    # VARIANT=cpu is passed although it is the default: buildah 1.28 (Debian 12's, under podman 4.3)
+    # resolves `FROM base-${VARIANT}` to a stage only when the arg is given on the command line
+    # (containers/buildah#4312); otherwise it looks for an image named base-cpu.
     # pipefail: the pipeline fails when the build does (grep always sees STEP lines otherwise).
     if ! nice "${PODMAN[@]}" build --format docker --network host --pull=never --layers \
-        "${ca[@]}" --build-arg PYTHON_IMAGE="$BASE" -t "$IMAGE" -f Dockerfile . 2>&1 \
+        "${ca[@]}" --build-arg VARIANT=cpu --build-arg PYTHON_IMAGE="$BASE" -t "$IMAGE" -f Dockerfile . 2>&1 \
         | tee "$WORK/build.log" | grep --line-buffered -E '^(STEP|COMMIT|Error|error)'; then
         tail -30 "$WORK/build.log"
         return 1
