@@ -62,28 +62,39 @@ install_tools() {
     podman --version
 }
 
-# overlay first; vfs (a full copy per layer: slower, more disk) where overlay cannot mount here.
+# overlay first (podman's default here); vfs (a full copy per layer: slower, more disk) where
+# overlay is not available. vfs gets a store of its own: podman refuses a store made by another
+# driver ("database configuration mismatch").
 pick_storage() {
-    local driver="${IMAGE_CHECK_STORAGE_DRIVER:-}"
+    local driver="${IMAGE_CHECK_STORAGE_DRIVER:-}" found
     if [ -z "$driver" ]; then
-        if podman --storage-driver overlay info >/dev/null 2>"$WORK/overlay.err"; then
+        found=$(podman info --format '{{.Store.GraphDriverName}}' 2>"$WORK/storage.err" || true)
+        if [ "$found" = overlay ]; then
             driver=overlay
         else
-            echo "overlay storage unavailable: $(tail -1 "$WORK/overlay.err"); using vfs"
+            echo "overlay storage unavailable (${found:-$(tail -1 "$WORK/storage.err")}); using vfs"
             driver=vfs
         fi
     fi
-    PODMAN=(podman --storage-driver "$driver")
-    echo "storage driver: $driver"
+    if [ "$driver" = overlay ]; then
+        PODMAN=(podman)
+    else
+        PODMAN=(podman --storage-driver vfs --root "$WORK/storage-vfs" --runroot /run/greffier-image-check-vfs)
+    fi
+    echo "storage driver: $driver ($("${PODMAN[@]}" info --format '{{.Store.GraphRoot}}'))"
 }
 
-build_base() {
-    if [ "${IMAGE_CHECK_REBUILD_BASE:-0}" != 1 ] && "${PODMAN[@]}" image exists "$BASE"; then
-        echo "cached: $BASE ($("${PODMAN[@]}" image inspect -f '{{.Created}}' "$BASE" | cut -c1-19))"
+# The Debian root filesystem, imported as $BASE-raw (kept: the slow, downloading half).
+debootstrap_base() {
+    if [ "${IMAGE_CHECK_REBUILD_BASE:-0}" = 1 ]; then
+        "${PODMAN[@]}" rmi -f "$BASE" "$BASE-raw" >/dev/null 2>&1 || true
+    fi
+    if "${PODMAN[@]}" image exists "$BASE-raw"; then
+        echo "cached: $BASE-raw ($("${PODMAN[@]}" image inspect -f '{{.Created}}' "$BASE-raw" | cut -c1-19))"
         return 0
     fi
-    # A finished debootstrap is kept as $WORK/rootfs until it is imported, so a failure after it
-    # (podman storage, network) does not download it again.
+    # A finished debootstrap stays in $WORK/rootfs until it is imported, so a failure after it
+    # does not download it again.
     local rootfs="$WORK/rootfs"
     if [ ! -x "$rootfs/usr/bin/python3" ]; then
         rm -rf "$rootfs" "$rootfs.partial"
@@ -93,20 +104,52 @@ build_base() {
             || { tail -20 "$WORK/debootstrap.log"; return 1; }
         mv "$rootfs.partial" "$rootfs"
     fi
-    cat >"$rootfs/etc/apt/sources.list" <<EOF
-deb $MIRROR bookworm main
-deb $MIRROR bookworm-updates main
-deb http://deb.debian.org/debian-security bookworm-security main
-EOF
+    printf 'deb %s bookworm main\ndeb %s bookworm-updates main\ndeb %s bookworm-security main\n' \
+        "$MIRROR" "$MIRROR" "${MIRROR%/debian}/debian-security" >"$rootfs/etc/apt/sources.list"
     rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
     tar -C "$rootfs" --numeric-owner -c . \
         | "${PODMAN[@]}" import --change 'ENV LANG=C.UTF-8' --change 'CMD ["python3"]' - "$BASE-raw"
     rm -rf "$rootfs"
-    # Security and point-release updates, in a layer of their own.
-    printf 'FROM %s\nRUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get -y upgrade \\\n && apt-get clean && rm -rf /var/lib/apt/lists/* \\\n && python --version && python -m venv --help >/dev/null\n' \
-        "$BASE-raw" >"$WORK/Containerfile.base"
-    nice "${PODMAN[@]}" build --network host --pull=never -t "$BASE" -f "$WORK/Containerfile.base" "$WORK"
-    "${PODMAN[@]}" rmi "$BASE-raw" >/dev/null
+}
+
+# podman's defaults first (crun). Where they cannot start a container (this VM: crun 1.8 refuses
+# hybrid cgroups, and root lacks CAP_SYS_RESOURCE, so podman's default rlimits, nofile 1048576,
+# cannot be set), runc with rlimits the host allows. RUNTIME_OPTS go to every build and run.
+pick_runtime() {
+    RUNTIME_OPTS=()
+    if "${PODMAN[@]}" run --rm --network host "$BASE-raw" true 2>"$WORK/runtime.err"; then
+        echo "runtime: podman's default"
+        return 0
+    fi
+    echo "default runtime cannot start a container: $(tail -1 "$WORK/runtime.err")"
+    if ! command -v runc >/dev/null; then
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends runc
+    fi
+    local nofile nproc
+    nofile=$(ulimit -Hn)
+    nproc=$(ulimit -Hu)
+    if [ "$nofile" = unlimited ] || [ "$nofile" -gt 65536 ]; then nofile=65536; fi
+    if [ "$nproc" = unlimited ] || [ "$nproc" -gt 16384 ]; then nproc=16384; fi
+    RUNTIME_OPTS=(--runtime runc --ulimit "nofile=$nofile:$nofile" --ulimit "nproc=$nproc:$nproc")
+    if ! "${PODMAN[@]}" run --rm --network host "${RUNTIME_OPTS[@]}" "$BASE-raw" true 2>"$WORK/runtime.err"; then
+        cat "$WORK/runtime.err"
+        return 1
+    fi
+    echo "runtime: ${RUNTIME_OPTS[*]}"
+}
+
+# Security and point-release updates on top, in a layer of their own: $BASE.
+update_base() {
+    if "${PODMAN[@]}" image exists "$BASE"; then
+        echo "cached: $BASE ($("${PODMAN[@]}" image inspect -f '{{.Created}}' "$BASE" | cut -c1-19))"
+        return 0
+    fi
+    printf '%s\n' "FROM $BASE-raw" \
+        'RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get -y upgrade \' \
+        ' && apt-get clean && rm -rf /var/lib/apt/lists/* \' \
+        ' && python --version && python -m venv --help >/dev/null' >"$WORK/Containerfile.base"
+    nice "${PODMAN[@]}" build "${RUNTIME_OPTS[@]}" --network host --pull=never \
+        -t "$BASE" -f "$WORK/Containerfile.base" "$WORK"
 }
 
 build_image() {
@@ -119,7 +162,7 @@ build_image() {
     # resolves `FROM base-${VARIANT}` to a stage only when the arg is given on the command line
     # (containers/buildah#4312); otherwise it looks for an image named base-cpu.
     # pipefail: the pipeline fails when the build does (grep always sees STEP lines otherwise).
-    if ! nice "${PODMAN[@]}" build --format docker --network host --pull=never --layers \
+    if ! nice "${PODMAN[@]}" build "${RUNTIME_OPTS[@]}" --format docker --network host --pull=never --layers \
         "${ca[@]}" --build-arg VARIANT=cpu --build-arg PYTHON_IMAGE="$BASE" -t "$IMAGE" -f Dockerfile . 2>&1 \
         | tee "$WORK/build.log" | grep --line-buffered -E '^(STEP|COMMIT|Error|error)'; then
         tail -30 "$WORK/build.log"
@@ -131,12 +174,14 @@ build_image() {
 
 room_check() {
     PYTHONPATH="$ROOT" "$PY" "$ROOT/scripts/image_room_check.py" "$IMAGE" "$WORK" \
-        --podman "${PODMAN[*]}" --model "$MODEL"
+        --podman "${PODMAN[*]}" --run-opts "${RUNTIME_OPTS[*]}" --model "$MODEL"
 }
 
 step "tools" install_tools
 step "storage" pick_storage
-step "base image (debootstrap)" build_base
+step "base (debootstrap)" debootstrap_base
+step "runtime" pick_runtime
+step "base (updates)" update_base
 step "build Dockerfile" build_image
 step "run and check" room_check
 

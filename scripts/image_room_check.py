@@ -161,9 +161,11 @@ def metric_sum(text: str, name: str) -> float | None:
     return sum(values) if values else None
 
 
-def container_argv(image: str, server: LocalLiveKitServer, data: Path, env: dict[str, str]) -> list[str]:
+def container_argv(
+    image: str, server: LocalLiveKitServer, data: Path, env: dict[str, str], run_opts: list[str]
+) -> list[str]:
     argv = [
-        "run", "-d", "--name", CONTAINER,
+        "run", "-d", "--name", CONTAINER, *run_opts,
         "--read-only", "--read-only-tmpfs=false", "--tmpfs", "/tmp",
         "--user", f"{UID}:{UID}", "--network", "host",
         "--cap-drop", "all", "--security-opt", "no-new-privileges",
@@ -288,7 +290,7 @@ async def main_async(args: argparse.Namespace, podman: Podman, work: Path, data:
             "MINUTES_WEBHOOK_URL": hook.url,
             "MINUTES_WEBHOOK_SECRET": WEBHOOK_SECRET,
         }
-        proc = podman.run(*container_argv(args.image, server, data, env))
+        proc = podman.run(*container_argv(args.image, server, data, env, shlex.split(args.run_opts)))
         if not run.add("container starts", proc.returncode == 0, proc.stderr.strip()[-200:] or "detached", t):
             return 1
 
@@ -360,6 +362,7 @@ def main() -> int:
     parser.add_argument("image")
     parser.add_argument("workdir")
     parser.add_argument("--podman", default="podman", help="the podman command line (global flags included)")
+    parser.add_argument("--run-opts", default="", help="more `podman run` options (runtime, ulimits)")
     parser.add_argument("--model", default="base", help="WHISPER_MODEL inside the container")
     args = parser.parse_args()
     podman = Podman(args.podman)
