@@ -148,8 +148,12 @@ update_base() {
         'RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get -y upgrade \' \
         ' && apt-get clean && rm -rf /var/lib/apt/lists/* \' \
         ' && python --version && python -m venv --help >/dev/null' >"$WORK/Containerfile.base"
-    nice "${PODMAN[@]}" build "${RUNTIME_OPTS[@]}" --network host --pull=never \
-        -t "$BASE" -f "$WORK/Containerfile.base" "$WORK"
+    if ! nice "${PODMAN[@]}" build "${RUNTIME_OPTS[@]}" --network host --pull=never \
+        -t "$BASE" -f "$WORK/Containerfile.base" "$WORK" >"$WORK/base-update.log" 2>&1; then
+        tail -30 "$WORK/base-update.log"
+        return 1
+    fi
+    grep -E '^(Python|Successfully tagged)|upgraded,' "$WORK/base-update.log"
 }
 
 build_image() {
@@ -164,7 +168,7 @@ build_image() {
     # pipefail: the pipeline fails when the build does (grep always sees STEP lines otherwise).
     if ! nice "${PODMAN[@]}" build "${RUNTIME_OPTS[@]}" --format docker --network host --pull=never --layers \
         "${ca[@]}" --build-arg VARIANT=cpu --build-arg PYTHON_IMAGE="$BASE" -t "$IMAGE" -f Dockerfile . 2>&1 \
-        | tee "$WORK/build.log" | grep --line-buffered -E '^(STEP|COMMIT|Error|error)'; then
+        | tee "$WORK/build.log" | grep --line-buffered -E '^(\[[0-9]+/[0-9]+] )?(STEP|COMMIT|Error|error)'; then
         tail -30 "$WORK/build.log"
         return 1
     fi
