@@ -291,7 +291,10 @@ async def main_async(args: argparse.Namespace, podman: Podman, work: Path, data:
             "MINUTES_WEBHOOK_SECRET": WEBHOOK_SECRET,
         }
         proc = podman.run(*container_argv(args.image, server, data, env, shlex.split(args.run_opts)))
-        if not run.add("container starts", proc.returncode == 0, proc.stderr.strip()[-200:] or "detached", t):
+        # podman may print that it cannot schedule the HEALTHCHECK without systemd: the check
+        # below runs it by hand (`podman healthcheck run`).
+        if not run.add("container starts", proc.returncode == 0, f"id {proc.stdout.strip()[:12]}", t):
+            print(proc.stderr[-2000:])
             return 1
 
         t = time.monotonic()
@@ -307,6 +310,15 @@ async def main_async(args: argparse.Namespace, podman: Podman, work: Path, data:
         )
         if status != 200:
             return 1
+
+        t = time.monotonic()
+        hc = podman.run("healthcheck", "run", CONTAINER)
+        run.add(
+            "image HEALTHCHECK",
+            hc.returncode == 0,
+            f"podman healthcheck run -> {hc.returncode} {(hc.stdout + hc.stderr).strip()[-80:]!r}",
+            t,
+        )
 
         t = time.monotonic()
         uid = podman.run("exec", CONTAINER, "python", "-c", "import os; print(os.getuid(), os.getgid())")
