@@ -1,5 +1,5 @@
 # The two commands of the README: `make demo` and `make test`. Both install what they need first.
-.PHONY: demo test test-unit lint bootstrap validate-deploy lock
+.PHONY: demo test test-unit lint bootstrap validate-deploy lock image-check
 
 bootstrap:
 	@bash scripts/bootstrap.sh
@@ -23,3 +23,8 @@ validate-deploy: bootstrap
 
 lock:
 	@bash deploy/lock.sh
+
+# Build the image on a Debian base made with debootstrap and run it read-only as uid 10001 against a
+# test livekit-server: health, captions, metrics, minutes (root, podman; minutes, not part of CI).
+image-check: bootstrap
+	@bash scripts/image-check.sh

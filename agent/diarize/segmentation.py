@@ -75,7 +75,8 @@ def segmentation_onnx_path(*, fetch: bool = False) -> Path:
     installed = _installed_copy()
     if installed is not None and _sha256(installed) == ONNX_SHA256:
         return installed
-    target = samples_cache_dir() / "segmentation-3.0" / "segmentation-3.0.onnx"
+    # Not created on lookup: in the image the cache is on a read-only root filesystem.
+    target = samples_cache_dir(create=fetch) / "segmentation-3.0" / "segmentation-3.0.onnx"
     if target.exists() and _sha256(target) == ONNX_SHA256:
         return target
     if not fetch:

@@ -42,9 +42,14 @@ def _diarize_track_sync(
         return segments, None, info
     audio = read_kept_audio(track)
     if settings.mode == "auto":
-        from agent.diarize.segmentation import detect_multi_speaker
+        from agent.diarize.segmentation import SegmentationUnavailableError, detect_multi_speaker
 
-        report = detect_multi_speaker(audio)
+        try:
+            report = detect_multi_speaker(audio)
+        except SegmentationUnavailableError as exc:  # e.g. the image, which does not ship it
+            log.warning("diarization: %s; track %s not checked for several voices", exc, track.track_id)
+            info["error"] = str(exc)
+            return segments, None, info
         info["detection"] = report.reason()
         if not report.multi_speaker:
             return segments, None, info

@@ -15,7 +15,8 @@ from pathlib import Path
 _REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-def samples_cache_dir() -> Path:
+def samples_cache_dir(*, create: bool = True) -> Path:
+    """``create=False`` only names the folder: a lookup in a read-only image must not mkdir."""
     env = os.environ.get("GREFFIER_CACHE_DIR", "").strip()
     if env:
         root = Path(env).expanduser() / "samples"
@@ -24,7 +25,8 @@ def samples_cache_dir() -> Path:
     else:
         xdg = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
         root = Path(xdg) / "greffier" / "samples"
-    root.mkdir(parents=True, exist_ok=True)
+    if create:
+        root.mkdir(parents=True, exist_ok=True)
     return root
 
 

@@ -171,3 +171,38 @@ def test_minutes_keep_live_segments_of_an_unreadable_track(tmp_path, caplog):
     assert out == live
     assert "unreadable" in caplog.text and "Traceback" not in caplog.text
     assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+def test_minutes_without_the_segmentation_model_in_a_read_only_image(tmp_path, monkeypatch, caplog):
+    """The image ships no segmentation-3.0 model and its GREFFIER_CACHE_DIR is read-only:
+    DIARIZATION=auto skips the several-voices check with one warning, creates nothing in the
+    cache, and the track's minutes go on (found by scripts/image-check.sh: an mkdir on the
+    read-only cache raised, logged a traceback and skipped the track's second pass)."""
+    import asyncio
+
+    from agent.diarize import segmentation
+    from agent.diarize.settings import DiarizationSettings, SecondPassSettings
+    from agent.meeting.kept_audio import finalize_session
+    from agent.transcript.segment import Segment
+
+    cache = tmp_path / "image-cache"
+    cache.mkdir()
+    monkeypatch.setenv("GREFFIER_CACHE_DIR", str(cache))
+    monkeypatch.delenv("DIARIZATION_SEGMENTATION_ONNX", raising=False)
+    monkeypatch.setattr(segmentation, "_installed_copy", lambda: None)
+    monkeypatch.setattr(segmentation, "_shared", None)
+    t0 = 1_700_000_000.0
+    keeper = SessionAudio("RM_i", tmp_path / "data").track("TR_1", "alice", "Alice")
+    keeper.push(_tone(2.0), t0)
+    keeper.close()
+    live = [Segment("i0", "alice", "Alice", t0, t0 + 2.0, "hello", "en", "TR_1")]
+    with caplog.at_level("WARNING"):
+        out = asyncio.run(
+            finalize_session(
+                "RM_i", live, tmp_path / "data", DiarizationSettings(mode="auto"), SecondPassSettings()
+            )
+        )
+    assert out == live
+    assert "not checked for several voices" in caplog.text and "Traceback" not in caplog.text
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+    assert list(cache.iterdir()) == []  # a lookup must not mkdir on the read-only root filesystem

@@ -226,6 +226,9 @@ def test_build_model_step_joins_and_verifies_base(tmp_path: Path) -> None:
     assert (model / "model.bin").stat().st_size == BASE_SIZE
     assert (model / ".verified").read_text() == BASE_SHA256
     assert {"config.json", "tokenizer.json", "vocabulary.json"} <= {p.name for p in model.iterdir()}
+    # The build runs as root and the image as uid 10001: every file must be readable by others.
+    unreadable = [p.name for p in model.iterdir() if not p.stat().st_mode & 0o004]
+    assert not unreadable, unreadable
     # At run time the cache is read-only (readOnlyRootFilesystem): resolving again must not write.
     before = {p: p.stat().st_mtime_ns for p in cache.rglob("*")}
     proc = subprocess.run([sys.executable, "-c", commands[0]], cwd=app, env=image_env(app, cache),
