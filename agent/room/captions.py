@@ -24,6 +24,7 @@ from agent import metrics
 from agent.asr.events import TranscriptEvent
 from agent.logs import get_logger
 from agent.room.legacy import LEGACY_DEFAULT, LegacyMode, LegacyStream
+from agent.timebase import Word
 
 logger = get_logger(__name__)
 
@@ -48,7 +49,7 @@ class Caption:
     language: str
     start: float
     end: float
-    words: tuple[tuple[str, float, float, float], ...]  # text, start, end, probability
+    words: tuple[Word, ...]  # on the wall clock
     stable_words: int = 0  # leading words the agreement policy committed (all, for a final)
 
     def to_message(self) -> dict[str, Any]:
@@ -64,8 +65,13 @@ class Caption:
             "start": round(self.start, 3),
             "end": round(self.end, 3),
             "words": [
-                {"text": t, "start": round(s, 3), "end": round(e, 3), "p": round(p, 3)}
-                for t, s, e, p in self.words
+                {
+                    "text": w.text,
+                    "start": round(w.start, 3),
+                    "end": round(w.end, 3),
+                    "p": round(w.probability, 3),
+                }
+                for w in self.words
             ],
             "sent_at": round(time.time(), 3),
         }
@@ -85,7 +91,7 @@ def caption_from_event(
         language=event.language,
         start=wall(event.start),
         end=wall(event.end),
-        words=tuple((w.text.strip(), wall(w.start), wall(w.end), w.probability) for w in event.words),
+        words=tuple(Word(w.text.strip(), wall(w.start), wall(w.end), w.probability) for w in event.words),
         stable_words=len(event.words) if event.is_final else event.stable_words,
     )
 

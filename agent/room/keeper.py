@@ -14,7 +14,6 @@ from agent.meeting.finish import finish_meeting
 from agent.meeting.service import MinutesService
 from agent.minutes.settings import MinutesSettings
 from agent.room.captions import Caption
-from agent.timebase import Word
 from agent.transcript.journal import Journal
 from agent.transcript.segment import Segment
 
@@ -31,7 +30,7 @@ def segment_from_caption(c: Caption) -> Segment:
         text=c.text,
         language=c.language,
         track_id=c.track_sid,
-        words=tuple(Word(t, s, e, p) for t, s, e, p in c.words),
+        words=c.words,
     )
 
 

@@ -28,6 +28,7 @@ from livekit import rtc
 
 from agent.asr.agreement import norm
 from agent.room.settings import LEGACY_DEFAULT, LEGACY_MODES, LegacyMode
+from agent.timebase import Word
 
 # A final's word whose middle lies before the end of the last word sent is the same spoken word,
 # however the final decode spelled or timed it: word times move by a few hundred ms between decodes.
@@ -55,7 +56,7 @@ class LegacyCaption(Protocol):
     @property
     def end(self) -> float: ...
     @property
-    def words(self) -> tuple[tuple[str, float, float, float], ...]: ...
+    def words(self) -> tuple[Word, ...]: ...
     @property
     def stable_words(self) -> int: ...
 
@@ -150,7 +151,7 @@ class LegacyStream:
         fresh = list(settled[new_from(sent.words, settled) :])
         if not fresh:
             return []
-        sent.words.extend((norm(t), s, e) for t, s, e, _p in fresh)
+        sent.words.extend((norm(w.text), w.start, w.end) for w in fresh)
         del sent.words[:-KEEP_SENT]
         sent.packets += 1
         return [
@@ -158,9 +159,9 @@ class LegacyStream:
                 caption.speaker_identity,
                 caption.track_sid,
                 f"{caption.segment_id}.{sent.packets}",
-                " ".join(t for t, *_ in fresh),
-                fresh[0][1],
-                fresh[-1][2],
+                " ".join(w.text for w in fresh),
+                fresh[0].start,
+                fresh[-1].end,
                 True,
                 caption.language,
             )
@@ -175,7 +176,7 @@ class LegacyStream:
 
 
 def new_from(
-    sent: Sequence[tuple[str, float, float]], words: Sequence[tuple[str, float, float, float]]
+    sent: Sequence[tuple[str, float, float]], words: Sequence[Word]
 ) -> int:
     """Index of the first of ``words`` (settled words of a caption, in order) not sent yet.
 
@@ -188,12 +189,12 @@ def new_from(
         return 0
     sent_end = sent[-1][2]
     by_time = 0
-    for i, (_t, s, e, _p) in enumerate(words):
-        if (s + e) / 2 <= sent_end:
+    for i, w in enumerate(words):
+        if (w.start + w.end) / 2 <= sent_end:
             by_time = i + 1
     by_text = 0
-    matcher = SequenceMatcher(None, [w[0] for w in sent], [norm(w[0]) for w in words], autojunk=False)
+    matcher = SequenceMatcher(None, [w[0] for w in sent], [norm(w.text) for w in words], autojunk=False)
     for a, b, size in matcher.get_matching_blocks():
-        if size and abs(words[b + size - 1][1] - sent[a + size - 1][1]) <= ALIGN_SLACK:
+        if size and abs(words[b + size - 1].start - sent[a + size - 1][1]) <= ALIGN_SLACK:
             by_text = max(by_text, b + size)
     return max(by_time, by_text)

@@ -12,12 +12,13 @@ import pytest
 
 from agent.room.captions import Caption
 from agent.room.keeper import TranscriptKeeper
+from agent.timebase import Word
 from agent.transcript.journal import Journal, read_journal
 
 
 def caption(n: int, who: str = "alice") -> Caption:
     return Caption(who, who.title(), "TR_1", f"seg-{n}", f"sentence {n}", True, "en",
-                   1000.0 + n, 1001.0 + n, (("sentence", 1000.0 + n, 1000.5 + n, 0.9),))
+                   1000.0 + n, 1001.0 + n, (Word("sentence", 1000.0 + n, 1000.5 + n, 0.9),))
 
 
 async def test_disk_full_then_free_again(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

@@ -10,6 +10,7 @@ from agent.demo.visio import VisioView
 from agent.room.captions import Caption
 from agent.room.legacy import LegacyStream, new_from
 from agent.room.settings import RoomSettings
+from agent.timebase import Word
 
 
 class FakeSink:
@@ -22,9 +23,9 @@ class FakeSink:
         self.sent.append(transcription)
 
 
-def words(spec: str, start: float = 100.0, step: float = 0.4) -> tuple[tuple[str, float, float, float], ...]:
+def words(spec: str, start: float = 100.0, step: float = 0.4) -> tuple[Word, ...]:
     return tuple(
-        (t, start + i * step, start + i * step + step * 0.8, 0.9) for i, t in enumerate(spec.split())
+        Word(t, start + i * step, start + i * step + step * 0.8, 0.9) for i, t in enumerate(spec.split())
     )
 
 
@@ -35,7 +36,7 @@ def caption(
     final: bool = False,
     segment: str = "TR_a-1f-0",
     who: str = "alice",
-    timed: tuple[tuple[str, float, float, float], ...] | None = None,
+    timed: tuple[Word, ...] | None = None,
 ) -> Caption:
     w = timed if timed is not None else words(spec)
     return Caption(
@@ -43,11 +44,11 @@ def caption(
         speaker_name=who.title(),
         track_sid=f"TR_{who}",
         segment_id=segment,
-        text=" ".join(t for t, *_ in w),
+        text=" ".join(x.text for x in w),
         final=final,
         language="en",
-        start=w[0][1],
-        end=w[-1][2],
+        start=w[0].start,
+        end=w[-1].end,
         words=w,
         stable_words=len(w) if final else stable,
     )
@@ -114,13 +115,13 @@ async def test_a_final_that_retimes_or_merges_words_sends_only_later_words() -> 
     sent = words("we will meet at ten", step=0.4)
     # The final merged "at ten" into "at10", nudged every time by 0.15 s, and added two words.
     final = (
-        *((t, s + 0.15, e + 0.15, p) for t, s, e, p in sent[:3]),
-        ("at10", sent[3][1] + 0.1, sent[4][2] + 0.1, 0.9),
-        ("on", sent[4][2] + 0.3, sent[4][2] + 0.5, 0.9),
-        ("Monday.", sent[4][2] + 0.6, sent[4][2] + 1.0, 0.9),
+        *(w.shifted(0.15) for w in sent[:3]),
+        Word("at10", sent[3].start + 0.1, sent[4].end + 0.1, 0.9),
+        Word("on", sent[4].end + 0.3, sent[4].end + 0.5, 0.9),
+        Word("Monday.", sent[4].end + 0.6, sent[4].end + 1.0, 0.9),
     )
-    already = [(t.lower(), s, e) for t, s, e, _ in sent]
-    assert [w[0] for w in final[new_from(already, final) :]] == ["on", "Monday."]
+    already = [(w.text.lower(), w.start, w.end) for w in sent]
+    assert [w.text for w in final[new_from(already, final) :]] == ["on", "Monday."]
 
 
 async def test_a_repeated_word_later_in_the_final_is_not_taken_for_a_sent_one() -> None:
