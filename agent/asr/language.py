@@ -5,11 +5,14 @@ as Korean; "Fail again. Fail better." came out as Dutch). Each decode that detec
 probabilities weighted by the seconds of audio behind them; the language is *settled* once enough
 audio agrees, and then used for every decode, so it does not flip between sentences.
 
-- ``prior``: the room's established language (what its other speakers settled on) or the
-  operator's default (the first of ``WHISPER_LANGUAGES``). Until the speaker's own speech says
+- ``prior``: the room's established language (what its other speakers settled on). Until the
+  speaker's own speech says
   otherwise, interims are decoded in it instead of a fresh 99-way detection, and it weighs
   ``PRIOR_SECONDS`` of confident speech in every choice: a short reply's detection adds to the
   vote, but its text stays in the prior until the speaker's replies outweigh it together.
+- ``default``: the operator's first ``WHISPER_LANGUAGES`` entry, a weaker tie-breaker that does
+  not force interims: with a strong French default, an English speaker's first sentence in a
+  "fr,en" room was written in French (a translation), and Visio's view kept those words.
 - Finals long enough to judge keep detecting, also after settling (every ``RECHECK_SECONDS``
   final): a settled language that the speaker's later speech contradicts (its share falls under
   ``SETTLE_SHARE`` against another language's) is replaced. The first seconds of a meeting ("Hello?
@@ -27,7 +30,8 @@ SETTLE_SHARE = 0.7
 USE_BEST_AFTER_SECONDS = 1.0
 DETECT_MIN_SECONDS = 1.5  # a final over less audio than this uses the best guess too
 RECHECK_SECONDS = 4.0  # once settled, finals this long still detect (to catch a wrong settle)
-PRIOR_SECONDS = 1.5  # the prior weighs like this much confident speech
+PRIOR_SECONDS = 1.5  # the room's language weighs like this much confident speech
+DEFAULT_SECONDS = 0.75  # the operator's default (first of WHISPER_LANGUAGES): a tie-breaker
 
 
 class LanguageVote:
@@ -37,17 +41,15 @@ class LanguageVote:
         self.fixed = fixed
         self.candidates = candidates
         self.settled: str | None = None
-        self.prior: str | None = None
+        self.prior: str | None = None  # the room's established language (strong)
+        self.default = candidates[0] if candidates else None  # the operator's (weak)
         self.set_prior(prior)
         self._scores: dict[str, float] = defaultdict(float)
         self._evidence = 0.0
 
     def set_prior(self, prior: str | None) -> None:
-        """The room's established language; one outside ``candidates`` falls back to the first."""
-        if prior is not None and self.allowed(prior):
-            self.prior = prior
-        else:
-            self.prior = self.candidates[0] if self.candidates else None
+        """The room's established language (one outside ``candidates`` is ignored)."""
+        self.prior = prior if prior is not None and self.allowed(prior) else None
 
     def add(self, probabilities: list[tuple[str, float]] | None, seconds: float) -> None:
         if self.fixed or not probabilities:
@@ -60,9 +62,12 @@ class LanguageVote:
     def _choice(self, scores: dict[str, float], *, with_prior: bool = True) -> str | None:
         """The settled language unless another one now holds ``SETTLE_SHARE`` of the evidence;
         unsettled: the top language (the prior counted), settling only at ``SETTLE_SHARE``."""
-        if with_prior and self.prior and self.allowed(self.prior):
+        if with_prior and (self.prior or self.default):
             scores = defaultdict(float, scores)
-            scores[self.prior] += PRIOR_SECONDS
+            if self.prior:
+                scores[self.prior] += PRIOR_SECONDS
+            else:
+                scores[self.default] += DEFAULT_SECONDS  # type: ignore[index]
         top = _top(scores)
         if top is None:
             return self.settled
@@ -100,7 +105,7 @@ class LanguageVote:
             return self.fixed
         if self.settled:
             return None if final and seconds >= RECHECK_SECONDS else self.settled
-        if final and (seconds >= DETECT_MIN_SECONDS or self.prior):
+        if final and (seconds >= DETECT_MIN_SECONDS or self.prior or self.default):
             return None  # detect: with a prior, even a short reply is evidence (the prior guards its text)
         if self._evidence >= USE_BEST_AFTER_SECONDS or self.prior:
             return self.best()

@@ -48,9 +48,12 @@ def test_a_prior_keeps_short_replies_in_the_rooms_language() -> None:
     assert vote.best_with([("en", 0.97), ("fr", 0.02)], 2.5) == "en"
 
 
-def test_the_first_candidate_is_the_default_prior() -> None:
+def test_the_first_candidate_is_a_weak_default() -> None:
     vote = LanguageVote(candidates=("fr", "en"))
-    assert vote.prior == "fr" and vote.for_decode() == "fr"
+    assert vote.default == "fr" and vote.prior is None and vote.for_decode() is None
+    # An English speaker's first sentence stays English (not translated into the default)...
+    assert vote.best_with([("en", 0.6), ("fr", 0.3)], 2.5) == "en"
+    # ...an unclear short reply goes to the default.
     assert vote.best_with([("pt", 0.7), ("fr", 0.2), ("en", 0.05)], 2.0) == "fr"
     assert LanguageVote(candidates=("fr", "en"), prior="de").best_with([], 0.0) == "fr"
 
