@@ -84,6 +84,8 @@ EXTRA_STOPWORDS = frozenset(
     "will shall l d qu s n we our nous on il elle they their who whether".split()
 )
 _TOKEN = re.compile(r"[a-z0-9]+")
+# Normalised like the text ("été" → "ete"), so accented stop words are dropped too.
+_STOP = frozenset(normalise(w) for w in STOPWORDS | EXTRA_STOPWORDS)
 EN_WORDS = frozenset("the and of to is are will be with for this that we was not have by from".split())
 FR_WORDS = frozenset("le la les et des du est sont une pour avec dans sera pas nous que qui sur au".split())
 
@@ -95,7 +97,7 @@ def stems(text: str, ignore: frozenset[str] = frozenset()) -> set[str]:
     """The content stems of ``text`` (see the module docstring)."""
     out = set()
     for word in _TOKEN.findall(normalise(text).replace("'", " ").replace("-", " ")):
-        if word in STOPWORDS or word in EXTRA_STOPWORDS or word in ignore:
+        if word in _STOP or word in ignore:
             continue
         if len(word) < 2 and not word.isdigit():
             continue
@@ -428,7 +430,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds per LLM call")
     parser.add_argument("--out", type=Path, default=Path("artifacts/minutes-quality"))
+    parser.add_argument("--rescore", type=Path, nargs="*", help="score saved minutes_quality.json files again")
     args = parser.parse_args(argv)
+    if args.rescore:
+        return rescore(args.rescore, args.gold_dir)
 
     files = sorted(args.gold_dir.glob("*.json"))
     wanted = [m for m in args.meetings.split(",") if m]
@@ -463,6 +468,26 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nload average before {load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f},"
           f" after {la[0]:.2f} {la[1]:.2f} {la[2]:.2f}; {os.cpu_count()} CPUs; niceness {os.nice(0)}")
     _save(args.out, runs, load_before)
+    return 0
+
+
+def rescore(paths: list[Path], gold_dir: Path) -> int:
+    """Score the notes saved in earlier runs with the current scorer (rewrites the files)."""
+    meetings = {f.stem: load_gold(f) for f in sorted(gold_dir.glob("*.json"))}
+    runs = []
+    for path in paths:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        for r in doc["runs"]:
+            run = Run(**r)
+            meeting = meetings[run.meeting]
+            language = run.scores.get("language", "")
+            run.scores = score_minutes(run.notes, meeting["gold"], gold_names(meeting))
+            if not run.generated:
+                run.scores["language"] = language
+            r.update(run.__dict__)
+            runs.append(run)
+        path.write_text(json.dumps(doc, ensure_ascii=False, indent=1))
+    print(table(runs, meetings))
     return 0
 
 

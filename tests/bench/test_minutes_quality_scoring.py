@@ -71,6 +71,7 @@ NOTES = {
 def test_stems_drop_case_accents_stopwords_and_names(mq) -> None:  # type: ignore[no-untyped-def]
     assert mq.stems("La Mise en Production est REPORTÉE") == {"mise", "produ", "repor"}
     assert mq.stems("Karim envoie le plan", frozenset({"karim"})) == {"envoi", "plan"}
+    assert mq.stems("Le pilote a été validé, ça") == {"pilot", "valid"}  # accented stop words too
     assert mq.dice({"a", "b"}, {"a", "c"}) == 0.5
     assert mq.dice(set(), {"a"}) == 0.0
 
