@@ -21,6 +21,7 @@ from agent.transcript.segment import Segment
 MIN_RUN_WORDS = 5  # a partial quote must share at least this many consecutive words
 MAX_QUOTE_WORDS = 30
 NEAR_S = 90.0  # a quote repeated in several segments: prefer the one nearest the claimed time
+DUE_LINES = 3  # a due date may be said in the quoted segment or in the next few ("by Friday?" "Yes.")
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,15 @@ class Transcript:
     def says(self, phrase: str) -> bool:
         norm = normalise(phrase)
         return bool(norm) and f" {norm} " in self._joined
+
+    def says_near(self, phrase: str, segment: Segment, following: int = DUE_LINES) -> bool:
+        """Whether ``phrase`` is said in ``segment`` or in the ``following`` segments after it."""
+        norm = normalise(phrase)
+        for i, line in enumerate(self.lines):
+            if line.segment is segment:
+                near = " " + " ".join(" ".join(x.norm) for x in self.lines[i : i + 1 + following]) + " "
+                return bool(norm) and f" {norm} " in near
+        return False
 
     def find(self, quote: str, near_s: float | None = None) -> tuple[Evidence, Segment | None]:
         """The segment that says ``quote`` (whole, or its longest run of at least
@@ -149,11 +159,14 @@ def ground(
 
 def _due(a: ActionItem, segment: Segment | None, transcript: Transcript, day: date) -> tuple[str, str]:
     """(phrase as said, ISO date) or ("", "") when no date was said for this item: a date
-    expression in the quoted segment, else the model's phrase if someone said it."""
+    expression in the quoted segment, else the model's phrase if it was said there or in the next
+    few segments (not anywhere: a due date said for another item must not be borrowed). An item
+    whose quote was not found has no place to check, so its phrase must be said somewhere."""
     if not a.due:
         return "", ""
     found = find_due(segment.text, day) if segment is not None else None
-    if found is None and transcript.says(a.due):
+    said = transcript.says_near(a.due, segment) if segment is not None else transcript.says(a.due)
+    if found is None and said:
         found = find_due(a.due, day)
         if found is None:
             return a.due, ""  # said, but not a date we can resolve ("after the audit")

@@ -180,3 +180,19 @@ async def test_evidence_from_a_real_http_llm(
     assert docs.owner == "Alice" and docs.due == "monday" and docs.due_date
     assert docs.evidence.speaker == "Alice" and docs.evidence.at_s == 20.0
     assert billing.owner == "" and billing.due == ""  # Eve is no attendee; nobody said tomorrow
+
+
+def test_a_due_date_said_for_another_item_is_not_borrowed() -> None:
+    # Chloé said "vendredi prochain" for her tests; Bob named no date for his note.
+    notes = Notes(
+        summary="",
+        action_items=(
+            ActionItem("Note pour la direction", "Bob", "vendredi prochain",
+                       Evidence("Bob", 260.0, "je rédige la note pour la direction")),
+        ),
+    )
+    report = GroundingReport()
+    out = ground(notes, segments(), ATTENDEES, started_at=START, timezone="Europe/Paris", report=report)
+    [note] = out.action_items
+    assert (note.owner, note.due, note.due_date) == ("Bob", "", "")
+    assert report.dues_dropped == 1
