@@ -33,12 +33,16 @@ def language_for(
     return forced if forced and forced != detected else None
 
 
+def _english_only(decoder: WhisperDecoder, votes: LanguageVote) -> None:
+    if not decoder.multilingual:
+        votes.fixed = "en"  # an English-only model: nothing to vote on
+
+
 def decode_job(
     decoder: WhisperDecoder, job: DecodeJob, votes: LanguageVote, *, hurry: bool = False
 ) -> Hypothesis:
     """One stream's job through the single decoder, with both policies applied."""
-    if not decoder.multilingual:
-        votes.fixed = "en"  # an English-only model: nothing to vote on
+    _english_only(decoder, votes)
     beam = decoder.beam_for(job.kind, hurry=hurry)
     hyp = decoder.decode(job.audio, language=job.language, prompt=job.prompt, beam_size=beam)
     hyp = unechoed(decoder, job, hyp, beam)
@@ -60,9 +64,8 @@ def decode_batch(
         return []
     decoder = batch.decoder
     jobs = [job for job, _ in items]
-    if not decoder.multilingual:
-        for _, votes in items:
-            votes.fixed = "en"
+    for _, votes in items:
+        _english_only(decoder, votes)
     beam = decoder.beam_for(jobs[0].kind, hurry=hurry)
 
     def choose(i: int, detected: str, probs: list[tuple[str, float]]) -> str | None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
+from types import SimpleNamespace
 
 import pytest
 
@@ -39,14 +40,8 @@ async def test_smtp_that_never_answers(
     silent_server: int,
     webhook_server: WebhookSink,
 ) -> None:
-    env = {
-        "SMTP_HOST": "127.0.0.1",
-        "SMTP_PORT": str(silent_server),
-        "SMTP_STARTTLS": "false",
-        "SMTP_FROM": "greffier@example.org",
-        "SMTP_TIMEOUT": "2",
-    }
-    settings = make_settings(**env, **webhook_env(webhook_server))
+    env = smtp_env(SimpleNamespace(port=silent_server))  # type: ignore[arg-type]
+    settings = make_settings(**env, SMTP_TIMEOUT="2", **webhook_env(webhook_server))
     journal = make_journal(recipients=("organizer@example.org",))
     started = time.monotonic()
     result = await finish_meeting(journal.path, settings)
