@@ -15,6 +15,7 @@ import asyncio
 import json
 import time
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,6 +82,7 @@ def caption_from_event(
     event: TranscriptEvent, *, identity: str, name: str, track_sid: str, wall: Any
 ) -> Caption:
     """``wall`` maps the stream's audio clock to epoch seconds."""
+    words, stable = whole_words(event.words, len(event.words) if event.is_final else event.stable_words)
     return Caption(
         speaker_identity=identity,
         speaker_name=name,
@@ -91,9 +93,32 @@ def caption_from_event(
         language=event.language,
         start=wall(event.start),
         end=wall(event.end),
-        words=tuple(Word(w.text.strip(), wall(w.start), wall(w.end), w.probability) for w in event.words),
-        stable_words=len(event.words) if event.is_final else event.stable_words,
+        words=tuple(Word(w.text.strip(), wall(w.start), wall(w.end), w.probability) for w in words),
+        stable_words=stable,
     )
+
+
+def whole_words(words: Sequence[Word], stable: int) -> tuple[list[Word], int]:
+    """Whisper's word pieces as spoken words, and how many of them are committed.
+
+    A piece without a leading space continues the word before (French ``d`` + ``'être``); once
+    stripped, captions would lose that. A word is committed only when all its pieces are, so a
+    client that joins committed words with spaces (Visio's legacy rule) never splits one.
+    """
+    out: list[Word] = []
+    committed = 0
+    for i, w in enumerate(words):
+        if out and w.text and not w.text[:1].isspace():
+            last = out[-1]
+            joined = last.text + w.text
+            out[-1] = Word(joined, last.start, max(last.end, w.end), min(last.probability, w.probability))
+            if i >= stable and committed == len(out):
+                committed -= 1  # its last piece is not committed yet
+            continue
+        out.append(w)
+        if i < stable:
+            committed = len(out)
+    return out, committed
 
 
 class CaptionPublisher:

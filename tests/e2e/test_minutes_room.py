@@ -100,8 +100,10 @@ async def test_sigkill_mid_meeting_minutes_once_with_both_halves(
     await bob.publish()
     first.wait_for_log("captioning bob", timeout=30)
     await bob.play(synth_speech(FIRST, "en"), tail_silence=1.5)
-    await eventually(lambda: reader.log.finals("bob"), timeout=20)
-    await asyncio.sleep(1.0)  # the journal write follows the caption
+    # Every sentence final (a loaded machine finalises late), then on disk: the journal write
+    # follows the caption, and the crash must come after it, not race it.
+    await eventually(lambda: _heard(reader.log.final_text("bob"), FIRST), timeout=40)
+    await eventually(lambda: _heard(_journals(tmp_path), FIRST), timeout=20)
     os.killpg(first.proc.pid, signal.SIGKILL)
     first.proc.wait()
 
@@ -129,6 +131,20 @@ def _attachment(msg, suffix: str) -> str:  # type: ignore[no-untyped-def]
     part = next(p for p in msg.iter_attachments() if p.get_filename().endswith(suffix))
     content = part.get_content()
     return content.decode() if isinstance(content, bytes) else content
+
+
+def _journals(tmp_path: Path) -> str:
+    """The segment texts on disk, in every journal of the test's ``DATA_DIR``."""
+    texts = []
+    for path in (tmp_path / "data" / "journals").glob("*.jsonl"):
+        for line in path.read_text(errors="replace").splitlines():
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue  # a torn last line
+            if record.get("type") == "segment":
+                texts.append(str(record.get("segment", {}).get("text", "")))
+    return " ".join(texts)
 
 
 def _heard(transcript: str, said: str) -> bool:
