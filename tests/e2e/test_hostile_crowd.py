@@ -1,0 +1,140 @@
+"""Crowds and stalled clients in a real room: 50 participants joining and leaving within 10 s, and
+a caption reader whose process stops reading. The room goes on for the others each time.
+(README: "Hostile input"; ``bench/hostile_bench.py`` measures memory over the same scenarios.)"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from agent.demo.listener import CaptionReader
+from agent.demo.player import Speaker
+from agent.samples import synth_speech
+from tests.lk import admin, dispatch, eventually, token
+
+pytestmark = pytest.mark.e2e
+
+AGENT = "greffier-crowd"
+AGENT_ID = f"{AGENT}-agent"
+SENTENCES = [
+    "The library opens on Monday morning and the reading room closes at six in the evening.",
+    "The garden behind the town hall will be closed for repairs until the end of the month.",
+    "Please send the signed forms to the secretary before the meeting on Thursday afternoon.",
+]
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+FROZEN_READER = """
+import asyncio, sys
+from agent.demo.listener import CaptionReader
+async def main():
+    reader = await CaptionReader.join(sys.argv[1], sys.argv[2])
+    print("joined", flush=True)
+    await asyncio.sleep(3600)
+asyncio.run(main())
+"""
+
+
+@pytest.fixture
+async def worker(start_worker):  # type: ignore[no-untyped-def]
+    return start_worker(AGENT_NAME=AGENT, WHISPER_MODEL="tiny.en", ROOM_EMPTY_GRACE="2")
+
+
+async def status(reader: CaptionReader) -> dict:  # type: ignore[type-arg]
+    return json.loads(await reader.rpc("greffier.status", "", AGENT_ID))
+
+
+def errors(log: str) -> list[str]:
+    marks = ("Traceback", '"ERROR"', " ERROR ")
+    return [line for line in log.splitlines() if any(m in line for m in marks)]
+
+
+def said(reader: CaptionReader, who: str, word: str) -> bool:
+    return word in reader.log.final_text(who).lower()
+
+
+async def test_fifty_participants_within_ten_seconds(livekit_server, worker) -> None:
+    url, room = livekit_server.url, "crowd"
+    reader = await CaptionReader.join(url, token(livekit_server, "reader", room))
+    anna = await Speaker.join(url, token(livekit_server, "anna", room, name="Anna"))
+    await anna.publish()
+    await dispatch(livekit_server, AGENT, room)
+    worker.wait_for_log("captioning anna", timeout=30)
+    hello = synth_speech("Hello, I am only passing through.", "en")
+    t0 = time.monotonic()
+
+    async def visit(i: int) -> None:
+        await asyncio.sleep(i * 0.15)  # 50 arrivals over 7.5 s
+        p = await Speaker.join(url, token(livekit_server, f"visitor-{i}", room))
+        await p.publish()
+        await p.play(hello, stop_at=0.6, tail_silence=0.2)
+        await p.leave()
+
+    storm = asyncio.gather(*(visit(i) for i in range(50)))
+    await anna.play(synth_speech(SENTENCES[0], "en"), tail_silence=1.5)  # she speaks through it
+    await storm
+    storm_seconds = time.monotonic() - t0
+    await eventually(lambda: said(reader, "anna", "library"), timeout=30)
+    try:
+        await eventually(lambda: _only(reader, {"anna"}), timeout=40)
+    except AssertionError:
+        raise AssertionError(f"left behind after the crowd: {await status(reader)}") from None
+    await anna.play(synth_speech(SENTENCES[1], "en"), tail_silence=1.5)
+    await eventually(lambda: said(reader, "anna", "garden"), timeout=30)
+    await anna.leave()
+    await reader.leave()
+    assert not errors(worker.output())
+    assert storm_seconds < 30, f"the crowd took {storm_seconds:.0f} s to come and go (scenario too slow)"
+
+
+async def _only(reader: CaptionReader, identities: set[str]) -> bool:
+    s = await status(reader)
+    return set(s["transcribed"]) == identities and s["engine_streams"] == len(identities)
+
+
+async def test_a_reader_that_stops_reading(livekit_server, worker) -> None:
+    url, room = livekit_server.url, "stalled"
+    reader = await CaptionReader.join(url, token(livekit_server, "reader", room))
+    anna = await Speaker.join(url, token(livekit_server, "anna", room, name="Anna"))
+    await anna.publish()
+    await dispatch(livekit_server, AGENT, room)
+    worker.wait_for_log("captioning anna", timeout=30)
+    frozen = subprocess.Popen(
+        [sys.executable, "-c", FROZEN_READER, url, token(livekit_server, "frozen", room)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        assert frozen.stdout is not None and frozen.stdout.readline().strip() == "joined"
+        os.kill(frozen.pid, signal.SIGSTOP)  # its sockets stop being read; the SFU keeps sending
+        for sentence, word in zip(SENTENCES, ("library", "garden", "secretary"), strict=True):
+            await anna.play(synth_speech(sentence, "en"), tail_silence=1.5)
+            await eventually(lambda w=word: said(reader, "anna", w), timeout=30)
+        assert (await status(reader))["transcribed"] == ["anna"]  # the agent still answers
+        # The server drops the frozen client once its pings go unanswered; the room goes on.
+        lk = admin(livekit_server)
+        try:
+            async def gone() -> bool:
+                from livekit import api
+
+                res = await lk.room.list_participants(api.ListParticipantsRequest(room=room))
+                return "frozen" not in {p.identity for p in res.participants}
+
+            await eventually(gone, timeout=60)
+        finally:
+            await lk.aclose()
+        await anna.play(synth_speech(SENTENCES[0], "en"), tail_silence=1.5)
+        await eventually(lambda: len(reader.log.finals("anna")) >= 4, timeout=30)
+    finally:
+        os.killpg(frozen.pid, signal.SIGKILL)
+        frozen.wait()
+    await anna.leave()
+    await reader.leave()
+    assert not errors(worker.output())
