@@ -75,6 +75,7 @@ class TrackPipeline:
         # Audio clock → wall clock: anchors (audio seconds, wall seconds) re-set after each gap.
         self._anchors: list[tuple[float, float]] = []
         self._pushed = 0
+        self._stopping = False
         self._reader = asyncio.create_task(self._read(), name=f"audio-{track_sid}")
         self._consumer = asyncio.create_task(self._consume(), name=f"captions-{track_sid}")
         self.paused = False
@@ -100,7 +101,7 @@ class TrackPipeline:
         gap_filled = False
         last_frame = time.monotonic()
         try:
-            while True:
+            while not self._stopping:
                 try:
                     event = await asyncio.wait_for(frames.__anext__(), timeout=GAP_SECONDS)
                 except TimeoutError:
@@ -139,9 +140,16 @@ class TrackPipeline:
             except Exception:
                 logger.exception("caption sink failed on track %s", self.track_sid)
 
+    def _stop_reading(self) -> None:
+        """Cancel the reader, and flag it: on Python 3.11 ``wait_for`` swallows a cancellation
+        that lands as a frame arrives (50 participants leaving within 10 s left 7 readers and
+        their ``AudioStream`` tasks running for good), so the loop also checks the flag."""
+        self._stopping = True
+        self._reader.cancel()
+
     async def finish(self) -> None:
         """Stop reading, finalise the sentence in progress, deliver its final."""
-        self._reader.cancel()
+        self._stop_reading()
         await asyncio.wait({self._reader}, timeout=2.0)
         try:
             await asyncio.wait_for(self.stream.end(), timeout=30)
@@ -159,7 +167,7 @@ class TrackPipeline:
 
     async def discard(self) -> None:
         """Stop without finalising (opt-out): nothing more is produced."""
-        self._reader.cancel()
+        self._stop_reading()
         self._consumer.cancel()
         await self.stream.aclose()
         await asyncio.wait({self._reader, self._consumer}, timeout=2.0)

@@ -15,8 +15,10 @@ import time
 import pytest
 
 from agent.demo.listener import CaptionReader
+from agent.demo.livekit_server import free_port
 from agent.demo.player import Speaker
 from agent.samples import synth_speech
+from bench.soak_bench import gauge
 from tests.lk import admin, dispatch, eventually, token
 
 pytestmark = pytest.mark.e2e
@@ -32,6 +34,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 FROZEN_READER = """
 import asyncio, sys
 from agent.demo.listener import CaptionReader
+from agent.demo.livekit_server import free_port
 async def main():
     reader = await CaptionReader.join(sys.argv[1], sys.argv[2])
     print("joined", flush=True)
@@ -40,9 +43,21 @@ asyncio.run(main())
 """
 
 
+METRICS_PORT = free_port()
+
+
 @pytest.fixture
 async def worker(start_worker):  # type: ignore[no-untyped-def]
-    return start_worker(AGENT_NAME=AGENT, WHISPER_MODEL="tiny.en", ROOM_EMPTY_GRACE="2")
+    return start_worker(
+        AGENT_NAME=AGENT, WHISPER_MODEL="tiny.en", ROOM_EMPTY_GRACE="2", PROMETHEUS_PORT=str(METRICS_PORT)
+    )
+
+
+def loop_tasks() -> float:
+    """The room loop's asyncio tasks, from the worker's metrics (set at each heartbeat)."""
+    value = gauge(METRICS_PORT, "greffier_room_asyncio_tasks")
+    assert value is not None, "metrics endpoint did not answer"
+    return value
 
 
 async def status(reader: CaptionReader) -> dict:  # type: ignore[type-arg]
@@ -66,6 +81,8 @@ async def test_fifty_participants_within_ten_seconds(livekit_server, worker) -> 
     await dispatch(livekit_server, AGENT, room)
     worker.wait_for_log("captioning anna", timeout=30)
     hello = synth_speech("Hello, I am only passing through.", "en")
+    await asyncio.sleep(3.0)  # a heartbeat or two with Anna alone
+    before = loop_tasks()
     t0 = time.monotonic()
 
     async def visit(i: int) -> None:
@@ -84,6 +101,11 @@ async def test_fifty_participants_within_ten_seconds(livekit_server, worker) -> 
         await eventually(lambda: _only(reader, {"anna"}), timeout=40)
     except AssertionError:
         raise AssertionError(f"left behind after the crowd: {await status(reader)}") from None
+    # Every reader and SDK stream of the 50 ended too, not only the pipelines' bookkeeping.
+    try:
+        await eventually(lambda: loop_tasks() <= before, timeout=30, interval=1.0)
+    except AssertionError:
+        raise AssertionError(f"room loop tasks {loop_tasks():.0f}, {before:.0f} before the crowd") from None
     await anna.play(synth_speech(SENTENCES[1], "en"), tail_silence=1.5)
     await eventually(lambda: said(reader, "anna", "garden"), timeout=30)
     await anna.leave()
