@@ -101,14 +101,16 @@ def caption_from_event(
 def whole_words(words: Sequence[Word], stable: int) -> tuple[list[Word], int]:
     """Whisper's word pieces as spoken words, and how many of them are committed.
 
-    A piece without a leading space continues the word before (French ``d`` + ``'être``); once
-    stripped, captions would lose that. A word is committed only when all its pieces are, so a
-    client that joins committed words with spaces (Visio's legacy rule) never splits one.
+    A piece that starts with an apostrophe or a hyphen, no space before, continues the word
+    before (French ``d`` + ``'être``); once stripped, captions would lose that. Pieces of
+    languages written without spaces (Chinese, Japanese) start with a letter and stay apart.
+    A word is committed only when all its pieces are, so a client that joins committed words
+    with spaces (Visio's legacy rule) never splits one.
     """
     out: list[Word] = []
     committed = 0
     for i, w in enumerate(words):
-        if out and w.text and not w.text[:1].isspace():
+        if out and w.text and not w.text[0].isspace() and not w.text[0].isalnum():
             last = out[-1]
             joined = last.text + w.text
             out[-1] = Word(joined, last.start, max(last.end, w.end), min(last.probability, w.probability))

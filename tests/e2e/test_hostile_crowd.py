@@ -43,19 +43,19 @@ asyncio.run(main())
 """
 
 
-METRICS_PORT = free_port()
-
-
 @pytest.fixture
 async def worker(start_worker):  # type: ignore[no-untyped-def]
-    return start_worker(
-        AGENT_NAME=AGENT, WHISPER_MODEL="tiny.en", ROOM_EMPTY_GRACE="2", PROMETHEUS_PORT=str(METRICS_PORT)
+    port = free_port()  # chosen now: one picked at import time may be taken by then
+    w = start_worker(
+        AGENT_NAME=AGENT, WHISPER_MODEL="tiny.en", ROOM_EMPTY_GRACE="2", PROMETHEUS_PORT=str(port)
     )
+    w.metrics_port = port
+    return w
 
 
-def loop_tasks() -> float:
+def loop_tasks(worker) -> float:  # type: ignore[no-untyped-def]
     """The room loop's asyncio tasks, from the worker's metrics (set at each heartbeat)."""
-    value = gauge(METRICS_PORT, "greffier_room_asyncio_tasks")
+    value = gauge(worker.metrics_port, "greffier_room_asyncio_tasks")
     assert value is not None, "metrics endpoint did not answer"
     return value
 
@@ -82,7 +82,7 @@ async def test_fifty_participants_within_ten_seconds(livekit_server, worker) -> 
     worker.wait_for_log("captioning anna", timeout=30)
     hello = synth_speech("Hello, I am only passing through.", "en")
     await asyncio.sleep(3.0)  # a heartbeat or two with Anna alone
-    before = loop_tasks()
+    before = loop_tasks(worker)
     t0 = time.monotonic()
 
     async def visit(i: int) -> None:
@@ -103,9 +103,10 @@ async def test_fifty_participants_within_ten_seconds(livekit_server, worker) -> 
         raise AssertionError(f"left behind after the crowd: {await status(reader)}") from None
     # Every reader and SDK stream of the 50 ended too, not only the pipelines' bookkeeping.
     try:
-        await eventually(lambda: loop_tasks() <= before, timeout=30, interval=1.0)
+        await eventually(lambda: loop_tasks(worker) <= before, timeout=30, interval=1.0)
     except AssertionError:
-        raise AssertionError(f"room loop tasks {loop_tasks():.0f}, {before:.0f} before the crowd") from None
+        now = loop_tasks(worker)
+        raise AssertionError(f"room loop tasks {now:.0f}, {before:.0f} before the crowd") from None
     await anna.play(synth_speech(SENTENCES[1], "en"), tail_silence=1.5)
     await eventually(lambda: said(reader, "anna", "garden"), timeout=30)
     await anna.leave()

@@ -29,6 +29,11 @@ def test_a_word_whose_last_piece_is_not_committed_is_not_committed() -> None:
     assert stable == 0
 
 
+def test_languages_without_spaces_keep_their_words() -> None:
+    words, stable = whole_words(pieces("我们", "明天", "开会。"), 2)
+    assert [w.text for w in words] == ["我们", "明天", "开会。"] and stable == 2
+
+
 def test_english_text_without_pieces_is_unchanged() -> None:
     words, stable = whole_words(pieces(" We", " decided", " to", " move."), 2)
     assert [w.text for w in words] == [" We", " decided", " to", " move."]
