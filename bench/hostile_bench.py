@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np
 import psutil
+from livekit import api
 
 from agent.demo.listener import CaptionReader
 from agent.demo.livekit_server import LocalLiveKitServer, free_port
@@ -169,8 +170,6 @@ async def one(
                 raise RuntimeError("worker did not start")
             await asyncio.sleep(0.5)
         bench = Bench(server, f"hostile-{scenario}")
-        from livekit import api
-
         reader = await CaptionReader.join(server.url, bench.token("reader"))
         anna = await Speaker.join(server.url, bench.token("anna"))
         await anna.publish()

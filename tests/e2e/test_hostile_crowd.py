@@ -13,11 +13,13 @@ import sys
 import time
 
 import pytest
+from livekit import api
 
 from agent.demo.listener import CaptionReader
 from agent.demo.livekit_server import free_port
 from agent.demo.player import Speaker
 from agent.samples import synth_speech
+from bench.hostile_bench import FROZEN
 from bench.soak_bench import gauge
 from tests.lk import admin, dispatch, eventually, token
 
@@ -31,16 +33,6 @@ SENTENCES = [
     "Please send the signed forms to the secretary before the meeting on Thursday afternoon.",
 ]
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-FROZEN_READER = """
-import asyncio, sys
-from agent.demo.listener import CaptionReader
-from agent.demo.livekit_server import free_port
-async def main():
-    reader = await CaptionReader.join(sys.argv[1], sys.argv[2])
-    print("joined", flush=True)
-    await asyncio.sleep(3600)
-asyncio.run(main())
-"""
 
 
 @pytest.fixture
@@ -128,7 +120,7 @@ async def test_a_reader_that_stops_reading(livekit_server, worker) -> None:
     await dispatch(livekit_server, AGENT, room)
     worker.wait_for_log("captioning anna", timeout=30)
     frozen = subprocess.Popen(
-        [sys.executable, "-c", FROZEN_READER, url, token(livekit_server, "frozen", room)],
+        [sys.executable, "-c", FROZEN, url, token(livekit_server, "frozen", room)],
         cwd=REPO,
         stdout=subprocess.PIPE,
         text=True,
@@ -145,8 +137,6 @@ async def test_a_reader_that_stops_reading(livekit_server, worker) -> None:
         lk = admin(livekit_server)
         try:
             async def gone() -> bool:
-                from livekit import api
-
                 res = await lk.room.list_participants(api.ListParticipantsRequest(room=room))
                 return "frozen" not in {p.identity for p in res.participants}
 
