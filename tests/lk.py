@@ -55,9 +55,14 @@ def admin(server: LocalLiveKitServer) -> api.LiveKitAPI:
 
 
 async def eventually(
-    check: Callable[[], Awaitable[bool]] | Callable[[], bool], timeout: float = 15.0, interval: float = 0.2
+    check: Callable[[], Awaitable[bool]] | Callable[[], bool],
+    timeout: float = 15.0,
+    interval: float = 0.2,
+    seen: Callable[[], object] | None = None,
 ) -> float:
-    """Poll ``check`` until true; return the seconds it took, fail with AssertionError otherwise."""
+    """Poll ``check`` until true; return the seconds it took, fail with AssertionError otherwise
+    (saying what ``seen`` returns then: a CI log must show what the test saw, not only that it
+    waited)."""
     start = time.monotonic()
     while True:
         result = check()
@@ -66,7 +71,8 @@ async def eventually(
         if result:
             return time.monotonic() - start
         if time.monotonic() - start > timeout:
-            raise AssertionError(f"condition not met within {timeout}s")
+            what = f": {seen()!r}" if seen is not None else ""
+            raise AssertionError(f"condition not met within {timeout}s{what}")
         await asyncio.sleep(interval)
 
 

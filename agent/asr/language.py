@@ -95,9 +95,13 @@ class LanguageVote:
     def _weigh(
         self, scores: dict[str, float], probabilities: list[tuple[str, float]], seconds: float
     ) -> None:
+        # A confused detection (its top language far from sure) says little: each counts by its
+        # own confidence too. Real speech is detected at 0.87-0.98 from 0.9 s on; espeak's French
+        # at 0.3-0.5 with English close behind, which outvoted the operator's French default.
+        confidence = max((p for _lang, p in probabilities), default=0.0)
         for lang, p in probabilities:
             if not self.candidates or lang in self.candidates:
-                scores[lang] += p * seconds
+                scores[lang] += p * confidence * seconds
 
     def for_decode(self, *, final: bool = False, seconds: float = 0.0) -> str | None:
         """The language to force on the next decode, or None to let Whisper detect."""

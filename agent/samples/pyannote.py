@@ -2,24 +2,21 @@
 
 Why this source: it is the only real speech with a timed, speaker-labelled transcript that installs
 from a package registry (no model hub, no account). We do not install pyannote.audio (it pulls
-torch); ``pip download --no-deps`` fetches the 0.9 MB wheel once and the three files are extracted
+torch); ``agent.samples.wheels`` fetches the 0.9 MB wheel once and the three files are extracted
 into the samples cache and verified by SHA-256. If pyannote.audio happens to be installed, its copy
 is used directly.
 """
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
-import subprocess
-import sys
 import wave
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from agent.samples.cache import cache_lock, samples_cache_dir
+from agent.samples.cache import samples_cache_dir
 from agent.samples.text import normalize_for_wer
+from agent.samples.wheels import extract_verified, verified
 
 PYANNOTE_VERSION = "4.0.7"
 _MEMBER_DIR = "pyannote/audio/sample/"
@@ -28,10 +25,6 @@ SAMPLE_SHA256 = {
     "sample.stm": "f861f3004927e1c4429199f9695bfd252def75d7d5e4bdf735d3d85fd4a667f7",
     "sample.rttm": "d78fe62c69d8e6dcbb42c26adfce83faccb374c5a1e6d987fe37f85f1c173c87",
 }
-
-
-class SampleUnavailableError(RuntimeError):
-    """The sample could not be fetched (offline, no pip); the message is one line."""
 
 
 @dataclass(frozen=True)
@@ -101,10 +94,6 @@ def parse_rttm(text: str) -> tuple[Turn, ...]:
     return tuple(out)
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def _installed_copy() -> Path | None:
     try:
         spec = importlib.util.find_spec("pyannote.audio")
@@ -116,59 +105,18 @@ def _installed_copy() -> Path | None:
     return folder if all((folder / name).exists() for name in SAMPLE_SHA256) else None
 
 
-def _verified(folder: Path) -> bool:
-    return all(
-        (folder / name).exists() and _sha256(folder / name) == digest
-        for name, digest in SAMPLE_SHA256.items()
-    )
-
-
-def _download_wheel(wheels: Path) -> Path:
-    pattern = f"pyannote_audio-{PYANNOTE_VERSION}-*.whl"
-    found = sorted(wheels.glob(pattern))
-    if found:
-        return found[0]
-    cmd = [
-        sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-        "--disable-pip-version-check", "--quiet", "-d", str(wheels),
-        f"pyannote.audio=={PYANNOTE_VERSION}",
-    ]  # fmt: skip
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise SampleUnavailableError(f"pip download of pyannote.audio failed: {exc}") from None
-    found = sorted(wheels.glob(pattern))
-    if proc.returncode != 0 or not found:
-        last = (proc.stderr.strip().splitlines() or ["no wheel downloaded"])[-1]
-        raise SampleUnavailableError(f"pip download of pyannote.audio failed: {last}")
-    return found[0]
-
-
 def fetch_pyannote_sample_files() -> Path:
     """Return a folder holding sample.wav/.stm/.rttm, fetching and extracting once."""
     installed = _installed_copy()
-    if installed is not None and _verified(installed):
+    if installed is not None and verified(installed, SAMPLE_SHA256):
         return installed
-    target = samples_cache_dir() / f"pyannote-{PYANNOTE_VERSION}"
-    if _verified(target):
-        return target
-    with cache_lock("pyannote"):
-        if _verified(target):  # another process finished while we waited
-            return target
-        wheel = _download_wheel(samples_cache_dir() / "wheels")
-        target.mkdir(parents=True, exist_ok=True)
-        with zipfile.ZipFile(wheel) as archive:
-            for name in SAMPLE_SHA256:
-                data = archive.read(_MEMBER_DIR + name)
-                tmp = target / f".{name}.tmp"
-                tmp.write_bytes(data)
-                tmp.replace(target / name)
-        if not _verified(target):
-            raise SampleUnavailableError(
-                f"pyannote.audio {PYANNOTE_VERSION} sample files do not match their SHA-256;"
-                f" delete {target} and the cached wheel to refetch"
-            )
-    return target
+    return extract_verified(
+        f"pyannote.audio=={PYANNOTE_VERSION}",
+        f"pyannote_audio-{PYANNOTE_VERSION}-*.whl",
+        {_MEMBER_DIR + name: name for name in SAMPLE_SHA256},
+        SAMPLE_SHA256,
+        samples_cache_dir() / f"pyannote-{PYANNOTE_VERSION}",
+    )
 
 
 def pyannote_sample() -> Sample:

@@ -17,7 +17,7 @@ from pathlib import Path
 from agent.audio.decode import load_audio
 from agent.audio.wav import write_wav
 from agent.samples.cache import samples_cache_dir
-from agent.samples.pyannote import SampleUnavailableError
+from agent.samples.wheels import SampleUnavailableError
 from agent.timebase import SAMPLE_RATE
 
 # espeak-ng voice per Whisper language code; any other code is passed to espeak-ng as is.

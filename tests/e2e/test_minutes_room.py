@@ -102,8 +102,14 @@ async def test_sigkill_mid_meeting_minutes_once_with_both_halves(
     await bob.play(synth_speech(FIRST, "en"), tail_silence=1.5)
     # Every sentence final (a loaded machine finalises late), then on disk: the journal write
     # follows the caption, and the crash must come after it, not race it.
-    await eventually(lambda: _heard(reader.log.final_text("bob"), FIRST), timeout=40)
-    await eventually(lambda: _heard(_journals(tmp_path), FIRST), timeout=20)
+    await eventually(
+        lambda: _heard(reader.log.final_text("bob"), FIRST),
+        timeout=40,
+        seen=lambda: (
+            reader.log.final_text("bob"), [c.text for c in reader.log.streams][-5:], first.output()[-3000:]
+        ),
+    )
+    await eventually(lambda: _heard(_journals(tmp_path), FIRST), timeout=20, seen=lambda: _journals(tmp_path))
     os.killpg(first.proc.pid, signal.SIGKILL)
     first.proc.wait()
 

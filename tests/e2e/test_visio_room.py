@@ -18,22 +18,15 @@ from agent.audio.decode import load_audio
 from agent.demo.listener import CaptionReader
 from agent.demo.player import Speaker
 from agent.demo.visio import VisioView
-from agent.samples import pyannote_sample, synth_speech, word_error_rate
+from agent.samples import TtsClip, pyannote_sample, tts_clip, word_error_rate
 from tests.lk import admin, eventually, quiet, token
 
 pytestmark = pytest.mark.e2e
 
 VISIO_AGENT = "multi-user-transcriber"  # Visio's ROOM_SUBTITLE_AGENT_NAME default
 VISIO_PRESET = {"AGENT_NAME": VISIO_AGENT, "LEGACY_TRANSCRIPTION": "append", "WHISPER_LANGUAGES": "fr,en"}
-MAX_GAP = 0.05  # Visio's view may be at most 5 WER points worse than the finals
-
-# espeak-ng French that Whisper base hears well enough (see test_languages_room.py).
-FR_A = (
-    "Bonjour à tous. Merci d'être venus. Nous allons parler du budget de l'année prochaine."
-    " Ensuite nous verrons les questions des habitants."
-)
-FR_B = "Je voudrais dire un mot sur les écoles. Il faut plus de professeurs dans la ville. Merci beaucoup."
-
+MAX_GAP = 0.05  # Visio's view may be at most 5 WER points worse than the finals...
+MAX_GAP_WORDS = 1  # ...or one word of the meeting's reference, where that is more
 
 @dataclass
 class Voice:
@@ -60,11 +53,20 @@ def english_call() -> tuple[list[Voice], str, dict[str, str]]:
 
 
 def french_pair() -> tuple[list[Voice], str, dict[str, str]]:
-    a = load_audio(synth_speech(FR_A, "fr"))
-    b = load_audio(synth_speech(FR_B, "fr"))
-    # The Visio preset alone: no room metadata, no attribute; detection among fr,en with the
-    # language prior (the first of WHISPER_LANGUAGES while a speaker's vote is open).
-    return [Voice("amelie", a, FR_A, 0.0), Voice("bruno", b, FR_B, 2.5)], "fr", {}
+    """Two French voices that Whisper detects as French (neural TTS clips): espeak's French was
+    heard as English half the time ("Il faut plus de professeurs" as "for Pluto, Professor"),
+    which made this a test of the voice rather than of what Visio shows."""
+    hello, pangram = tts_clip("fr", "bonjour_monde"), tts_clip("fr", "pangrama")
+
+    def say(*clips: TtsClip) -> tuple[np.ndarray, str]:
+        pause = np.zeros(8000, dtype=np.float32)
+        audio = np.concatenate([part for c in clips for part in (load_audio(c.wav), pause)])
+        return audio, " ".join(c.text for c in clips)
+
+    a, a_text = say(hello, pangram)
+    b, b_text = say(pangram, hello)
+    # The Visio preset alone: no room metadata, no attribute; detection among fr,en.
+    return [Voice("amelie", a, a_text, 0.0), Voice("bruno", b, b_text, 2.0)], "fr", {}
 
 
 async def agents_in(lk: api.LiveKitAPI, room: str) -> list[str]:
@@ -136,7 +138,7 @@ async def test_visio_rule_shows_what_greffier_finals_say(livekit_server, start_w
         final_wer = word_error_rate(v.reference, finals, language)
         print(
             f"{language} {v.identity}: finals WER {final_wer:.1%},"
-            f" Visio view WER {word_error_rate(v.reference, shown, language):.1%}"
+            f" Visio view WER {word_error_rate(v.reference, shown, language):.1%} | {finals} | {shown}"
         )
         # Not a comparison of two empty texts: greffier heard the speaker. (Its accuracy is measured
         # elsewhere; on two busy shared cores base hears espeak's French at 25-80 % WER.)
@@ -154,7 +156,8 @@ async def test_visio_rule_shows_what_greffier_finals_say(livekit_server, start_w
     final_wer = word_error_rate(" ".join(refs), " ".join(all_finals), language)
     shown_wer = word_error_rate(" ".join(refs), " ".join(all_shown), language)
     print(f"{language} all: finals WER {final_wer:.1%}, Visio view WER {shown_wer:.1%}")
-    assert shown_wer <= final_wer + MAX_GAP, (final_wer, shown_wer, all_finals, all_shown)
+    gap = max(MAX_GAP, MAX_GAP_WORDS / len(" ".join(refs).split()))
+    assert shown_wer <= final_wer + gap + 1e-9, (final_wer, shown_wer, all_finals, all_shown)
     # The agent answered each dispatch with one session: a single "joined room" in its log.
     assert worker.output().count(f"joined room {room} ") == 1, worker.output()[-3000:]
     for s in speakers:
