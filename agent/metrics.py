@@ -57,3 +57,18 @@ llm_latency = Histogram(
     "Chat-completion call duration",
     buckets=(0.5, 1, 2, 5, 10, 20, 40, 80, 160),
 )
+
+# Live caption translation (agent.translate).
+translations = Counter(
+    "greffier_translations_total", "Caption translations by outcome", ["outcome"]
+)  # outcome: published | failed
+translations_skipped = Counter(
+    "greffier_translations_skipped_total",
+    "Caption translations not done, by reason (queue_full: oldest dropped; load: fewer languages)",
+    ["reason"],
+)
+translation_latency = Histogram(
+    "greffier_translation_latency_seconds",
+    "Seconds from the original final's publication to its translation's",
+    buckets=(0.25, 0.5, 1, 1.5, 2, 2.5, 3, 5, 8, 13, 20),
+)

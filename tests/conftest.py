@@ -16,6 +16,7 @@ from tests.minutes.conftest import (  # noqa: F401  (real SMTP / HTTP / LLM serv
     SMTPSink,
     WebhookSink,
     llama_server,
+    scripted_llm,
     smtp_env,
     smtp_server,
     webhook_env,

@@ -30,7 +30,8 @@ SETTLE_SHARE = 0.7
 USE_BEST_AFTER_SECONDS = 1.0
 DETECT_MIN_SECONDS = 1.5  # a final over less audio than this uses the best guess too
 RECHECK_SECONDS = 4.0  # once settled, finals this long still detect (to catch a wrong settle)
-PRIOR_SECONDS = 1.5  # the room's language weighs like this much confident speech
+PRIOR_SECONDS = 1.0  # the room's language weighs like this much confident speech: a French
+# speaker's first 1.4 s "Bonjour le monde" (0.97) in an English room must come out in French
 DEFAULT_SECONDS = 0.75  # the operator's default (first of WHISPER_LANGUAGES): a tie-breaker
 
 

@@ -28,6 +28,7 @@ class StreamCaption:
     track_id: str
     final: bool
     received_at: float
+    attributes: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -83,6 +84,7 @@ class CaptionReader:
             track_id=attrs.get("lk.transcribed_track_id", ""),
             final=attrs.get("lk.transcription_final") == "true",
             received_at=time.time(),
+            attributes=dict(attrs),
         )
         self.log.streams.append(caption)
         if self.on_caption:

@@ -7,6 +7,11 @@
    Visio, in the mode ``LEGACY_TRANSCRIPTION`` chooses (``agent.room.legacy``).
 3. Our JSON message on topic ``greffier.captions`` (schema in README, ``"v": 1``) with speaker name,
    times and words, for clients that want more than text.
+
+Translations of a final (``agent.translate``) go only to the listeners who asked for their
+language: a text stream with ``lk.segment_id`` ``<segment>.<language>`` and the attributes
+``greffier.language`` and ``greffier.translated_from``, and the JSON message with ``language``,
+``translated_from`` and ``original_segment_id``. Everyone else sees the originals only.
 """
 
 from __future__ import annotations
@@ -35,6 +40,35 @@ SCHEMA_VERSION = 1
 ATTR_SEGMENT_ID = "lk.segment_id"
 ATTR_TRACK_ID = "lk.transcribed_track_id"
 ATTR_FINAL = "lk.transcription_final"
+ATTR_LANGUAGE = "greffier.language"
+ATTR_TRANSLATED_FROM = "greffier.translated_from"
+
+
+@dataclass(frozen=True)
+class TranslatedCaption:
+    """A final in another language, for ``listeners`` only."""
+
+    original: Caption
+    language: str
+    text: str
+    listeners: tuple[str, ...]
+    submitted_at: float = 0.0  # time.monotonic() when the original final was handed over
+
+    @property
+    def segment_id(self) -> str:
+        return f"{self.original.segment_id}.{self.language}"
+
+    def to_message(self) -> dict[str, Any]:
+        message = self.original.to_message()
+        message.update(
+            segment_id=self.segment_id,
+            text=self.text,
+            language=self.language,
+            translated_from=self.original.language,
+            original_segment_id=self.original.segment_id,
+            words=[],  # word times belong to the original's words
+        )
+        return message
 
 
 @dataclass(frozen=True)
@@ -132,7 +166,7 @@ class CaptionPublisher:
         self.room = room
         self.legacy = LegacyStream(legacy)
         self.history: deque[Caption] = deque(maxlen=history_size)
-        self._queue: asyncio.Queue[Caption | None] = asyncio.Queue(maxsize=1000)
+        self._queue: asyncio.Queue[Caption | TranslatedCaption | None] = asyncio.Queue(maxsize=1000)
         self._task = asyncio.create_task(self._run(), name="caption-publisher")
         self.published = 0
         self.dropped = 0
@@ -147,6 +181,12 @@ class CaptionPublisher:
             metrics.caption_updates_dropped.inc()  # interim updates are disposable; the final follows
             logger.warning("caption queue full: dropping an update")
 
+    def publish_translation(self, translated: TranslatedCaption) -> None:
+        try:
+            self._queue.put_nowait(translated)
+        except asyncio.QueueFull:
+            metrics.translations_skipped.labels("queue_full").inc()
+
     def forget_speaker(self, identity: str) -> None:
         kept = [c for c in self.history if c.speaker_identity != identity]
         self.history.clear()
@@ -158,6 +198,12 @@ class CaptionPublisher:
             if caption is None:
                 return
             if not self.room.isconnected():
+                continue
+            if isinstance(caption, TranslatedCaption):
+                try:
+                    await self._send_translation(caption)
+                except Exception as exc:
+                    logger.warning("could not publish a translation: %s", type(exc).__name__)
                 continue
             try:
                 await self._send(caption)
@@ -186,6 +232,35 @@ class CaptionPublisher:
             reliable=True,
             topic=TOPIC_CAPTIONS,
         )
+
+    async def _send_translation(self, t: TranslatedCaption) -> None:
+        listeners = [i for i in t.listeners if i in self.room.remote_participants]
+        if not listeners:
+            return  # they left meanwhile
+        lp = self.room.local_participant
+        attributes = {
+            ATTR_SEGMENT_ID: t.segment_id,
+            ATTR_TRACK_ID: t.original.track_sid,
+            ATTR_FINAL: "true",
+            ATTR_LANGUAGE: t.language,
+            ATTR_TRANSLATED_FROM: t.original.language,
+        }
+        writer = await lp.stream_text(
+            topic=TOPIC_TRANSCRIPTION,
+            attributes=attributes,
+            sender_identity=t.original.speaker_identity,
+            destination_identities=listeners,
+        )
+        await writer.write(t.text)
+        await writer.aclose()
+        await lp.publish_data(
+            json.dumps(t.to_message(), ensure_ascii=False).encode(),
+            reliable=True,
+            topic=TOPIC_CAPTIONS,
+            destination_identities=listeners,
+        )
+        if t.submitted_at:
+            metrics.translation_latency.observe(max(0.0, time.monotonic() - t.submitted_at))
 
     async def aclose(self) -> None:
         """Deliver what is queued (the last finals matter), then stop."""

@@ -35,6 +35,7 @@ RPC_START = "greffier.captions.start"
 RPC_STOP = "greffier.captions.stop"
 RPC_HISTORY = "greffier.captions.history"
 RPC_STATUS = "greffier.status"
+RPC_LANGUAGE = "greffier.captions.language"  # a listener's own caption language: open to all
 MAX_CONTROLLERS = 256
 
 
@@ -78,6 +79,7 @@ class CaptionControl:
         set_captions: Callable[[bool, str], None],
         status: Callable[[], dict[str, Any]],
         history: Callable[[str], str],
+        set_language: Callable[[str, str], str] | None = None,
     ) -> None:
         self.room = room
         self.policy = policy
@@ -85,6 +87,7 @@ class CaptionControl:
         self._set_captions = set_captions
         self._status = status
         self._history = history
+        self._set_language = set_language
         self._per_participant = RateLimiter(limits.per_participant)
         self._per_room = RateLimiter(limits.per_room)
         self._history_rate = RateLimiter(limits.history_per_participant)
@@ -97,6 +100,8 @@ class CaptionControl:
         lp.register_rpc_method(RPC_STOP, self._guarded(RPC_STOP, self._stop))
         lp.register_rpc_method(RPC_STATUS, self._guarded(RPC_STATUS, self._status_rpc))
         lp.register_rpc_method(RPC_HISTORY, self._guarded(RPC_HISTORY, self._history_rpc))
+        if self._set_language is not None:
+            lp.register_rpc_method(RPC_LANGUAGE, self._guarded(RPC_LANGUAGE, self._language_rpc))
 
     def _guarded(
         self, method: str, handler: Callable[[rtc.RpcInvocationData], Awaitable[str]]
@@ -162,3 +167,10 @@ class CaptionControl:
 
     async def _history_rpc(self, data: rtc.RpcInvocationData) -> str:
         return self._history(data.payload)
+
+    async def _language_rpc(self, data: rtc.RpcInvocationData) -> str:
+        assert self._set_language is not None
+        try:
+            return self._set_language(data.caller_identity, data.payload)
+        except ValueError as exc:
+            raise rtc.RpcError(rtc.RpcError.ErrorCode.APPLICATION_ERROR, str(exc)) from None

@@ -44,6 +44,7 @@ from agent.room.metadata import (
 )
 from agent.room.settings import RoomSettings
 from agent.room.tracks import TrackPipeline
+from agent.room.translation import RoomTranslation
 
 logger = get_logger(__name__)
 
@@ -86,6 +87,7 @@ class RoomSession:
         self.captions_on = True
         self.room_language: str | None = None
         self.publisher: CaptionPublisher | None = None
+        self.translation: RoomTranslation | None = None
         self._ended = asyncio.Event()
         self._empty_timer: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -98,6 +100,7 @@ class RoomSession:
             set_captions=self.set_captions,
             status=self.status,
             history=self.history_page,
+            set_language=self._set_caption_language,
         )
 
     # -- lifecycle ---------------------------------------------------------------------------------
@@ -140,6 +143,7 @@ class RoomSession:
                 self.keeper.journal.session_id, base=self.minutes_settings.data_dir
             )
         self.publisher = CaptionPublisher(room, legacy=self.room_settings.legacy_transcription)
+        self.translation = RoomTranslation(room, self.room_settings.translate, self.publisher)
         config = room_config(self.metadata(room.metadata))
         self.room_language = language_code(config.get("language"))
         self.captions_on = config.get("captions", True) is not False
@@ -178,6 +182,8 @@ class RoomSession:
             _done, late = await asyncio.wait(set(self._track_tasks), timeout=FINISH_WAIT)
             if late:
                 logger.warning("%d track task(s) still running at room end", len(late))
+        if self.translation is not None:
+            await self.translation.aclose()
         if self.publisher is not None:
             await self.publisher.aclose()
         if self.keeper is not None:
@@ -196,6 +202,8 @@ class RoomSession:
         if not is_human(participant):
             return
         logger.info("participant joined room %s: %s", self.room.name, participant.identity)
+        if self.translation is not None:
+            self.translation.on_attributes(participant)
         self._ensure_subscribed(participant)
         if self.keeper is not None:
             self.keeper.participant(participant.identity, self.name_of(participant))
@@ -229,6 +237,8 @@ class RoomSession:
         if not is_human(participant):
             return
         logger.info("participant left room %s: %s", self.room.name, participant.identity)
+        if self.translation is not None:
+            self.translation.forget(participant.identity)
         for sid, pipeline in list(self.pipelines.items()):
             if pipeline.identity == participant.identity:
                 self._stop_pipeline(sid)
@@ -318,6 +328,8 @@ class RoomSession:
     def _on_attributes_changed(self, changed: dict[str, str], participant: rtc.Participant) -> None:
         if not isinstance(participant, rtc.RemoteParticipant) or not is_human(participant):
             return
+        if self.translation is not None:
+            self.translation.on_attributes(participant)
         if opted_out(participant.attributes):
             had = [sid for sid, p in self.pipelines.items() if p.identity == participant.identity]
             for sid in had:
@@ -390,6 +402,8 @@ class RoomSession:
             self._share_language()
         if self.publisher is not None:
             self.publisher.publish(caption)
+        if caption.final and self.translation is not None:
+            self.translation.on_final(caption)  # after the original: never ahead of it
         if self.keeper is not None:
             self.keeper.caption(caption)
         if caption.final and self.room_settings.log_transcripts:
@@ -403,6 +417,11 @@ class RoomSession:
             )
 
     # -- control and status ------------------------------------------------------------------------
+    def _set_caption_language(self, identity: str, payload: str) -> str:
+        if self.translation is None:
+            raise ValueError("the agent is still joining: try again")
+        return self.translation.rpc(identity, payload)
+
     def status(self) -> dict[str, Any]:
         return {
             "type": "status",
@@ -411,6 +430,7 @@ class RoomSession:
             "transcribed": sorted({p.identity for p in self.pipelines.values()}),
             "pipelines": len(self.pipelines),
             "engine_streams": len(self.engine.active_streams),
+            "translation": self.translation.status() if self.translation is not None else {"enabled": False},
         }
 
     def _status_for(self, participant: rtc.RemoteParticipant) -> str:

@@ -8,6 +8,7 @@ from typing import Literal
 from agent.config import env_bool, env_choice, env_float, env_int
 from agent.diarize.settings import audio_needed
 from agent.room.control import CONTROL_POLICIES, ControlPolicy, RpcLimits
+from agent.translate.settings import TranslateSettings
 
 # Legacy transcription packets (see agent.room.legacy): ``append`` lets Visio's front end, which
 # keeps the first packet per segment id, show every word.
@@ -29,6 +30,7 @@ class RoomSettings:
     max_name_chars: int = 128  # longer display names are cut (captions, minutes, logs)
     max_metadata_bytes: int = 64 * 1024  # larger room metadata is ignored
     legacy_transcription: LegacyMode = LEGACY_DEFAULT  # LEGACY_TRANSCRIPTION
+    translate: TranslateSettings = field(default_factory=TranslateSettings)  # TRANSLATE_*
 
     @classmethod
     def from_env(cls) -> RoomSettings:
@@ -49,4 +51,5 @@ class RoomSettings:
             max_name_chars=env_int("MAX_NAME_CHARS", 128, minimum=16, maximum=4096),
             max_metadata_bytes=env_int("MAX_METADATA_BYTES", 64 * 1024, minimum=1024, maximum=64 * 1024),
             legacy_transcription=env_choice("LEGACY_TRANSCRIPTION", LEGACY_DEFAULT, LEGACY_MODES),  # type: ignore[arg-type]
+            translate=TranslateSettings.from_env(),
         )

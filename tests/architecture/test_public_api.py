@@ -148,6 +148,15 @@ PUBLIC: dict[str, list[str]] = {
         "read_journal",
         "render",
     ],
+    "agent.translate": [
+        "ATTR_CAPTION_LANGUAGE",
+        "LLMTranslator",
+        "LanguageRequests",
+        "TranslateSettings",
+        "Translation",
+        "TranslationService",
+        "Translator",
+    ],
 }
 
 

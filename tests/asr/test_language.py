@@ -46,6 +46,8 @@ def test_a_prior_keeps_short_replies_in_the_rooms_language() -> None:
     # A speaker who really speaks another language takes over with their first real sentence.
     vote = LanguageVote(prior="fr")
     assert vote.best_with([("en", 0.97), ("fr", 0.02)], 2.5) == "en"
+    # Also with a short one, when it is clear: "Bonjour le monde" (1.4 s) in an English room.
+    assert LanguageVote(prior="en").best_with([("fr", 0.97), ("en", 0.01)], 1.4) == "fr"
 
 
 def test_the_first_candidate_is_a_weak_default() -> None:

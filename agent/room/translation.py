@@ -1,0 +1,93 @@
+"""A room's live translation: who asked for which language, finals handed to the translator,
+translations published to those listeners only (``agent.translate`` does the translating)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from livekit import rtc
+
+from agent.logs import get_logger
+from agent.room.captions import Caption, CaptionPublisher, TranslatedCaption
+from agent.room.limits import shown
+from agent.translate.llm import LLMTranslator
+from agent.translate.requests import LanguageRequests
+from agent.translate.service import Translation, TranslationService, Translator
+from agent.translate.settings import TranslateSettings
+
+logger = get_logger(__name__)
+
+
+class RoomTranslation:
+    def __init__(
+        self,
+        room: rtc.Room,
+        settings: TranslateSettings,
+        publisher: CaptionPublisher,
+        translator: Translator | None = None,
+    ) -> None:
+        self.room = room
+        self.settings = settings
+        self.publisher = publisher
+        self.requests = LanguageRequests(settings.targets)
+        self.service: TranslationService | None = None
+        if settings.enabled:
+            self.service = TranslationService(translator or LLMTranslator(settings), settings, self._publish)
+
+    # -- listeners ---------------------------------------------------------------------------------
+    def on_attributes(self, participant: rtc.RemoteParticipant) -> None:
+        before = self.requests.of(participant.identity)
+        self.requests.from_attributes(participant.identity, participant.attributes)
+        self._log_change(participant.identity, before)
+
+    def forget(self, identity: str) -> None:
+        self.requests.forget(identity)
+
+    def rpc(self, identity: str, payload: str) -> str:
+        """``{"language": "fr"}`` → ``{"language", "available", "enabled"}``; ValueError if bad."""
+        try:
+            request = json.loads(payload or "{}")
+        except ValueError:
+            raise ValueError('expected {"language": "fr"}') from None
+        value = request.get("language") if isinstance(request, dict) else None
+        if not isinstance(value, str) or len(value) > 16:
+            raise ValueError('expected {"language": "fr"}')
+        before = self.requests.of(identity)
+        if not self.settings.enabled:
+            if value.strip().lower() not in ("", "original"):
+                raise ValueError("translation is off on this server (TRANSLATE_BACKEND)")
+        language = self.requests.from_rpc(identity, value)
+        self._log_change(identity, before)
+        return json.dumps({"language": language or "original", **self.status()})
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "enabled": self.settings.enabled,
+            "available": list(self.settings.targets) if self.settings.enabled else [],
+            "translating": self.requests.targets()[: self.settings.max_languages] if self.service else [],
+        }
+
+    def _log_change(self, identity: str, before: str | None) -> None:
+        after = self.requests.of(identity)
+        if after != before:
+            shown_as = after or "original"
+            logger.info("captions for %s in room %s: %s", shown(identity), self.room.name, shown_as)
+
+    # -- captions ----------------------------------------------------------------------------------
+    def on_final(self, caption: Caption) -> None:
+        if self.service is not None:
+            self.service.submit(caption, self.requests.targets())
+
+    def _publish(self, t: Translation) -> None:
+        listeners = tuple(
+            i for i in self.room.remote_participants if self.requests.of(i) == t.language
+        )
+        if listeners:  # the last requester may have left or switched meanwhile
+            self.publisher.publish_translation(
+                TranslatedCaption(t.original, t.language, t.text, listeners, t.submitted_at)
+            )
+
+    async def aclose(self) -> None:
+        if self.service is not None:
+            await self.service.aclose()

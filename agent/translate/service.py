@@ -1,0 +1,144 @@
+"""A room's translations: finals in, one translation per requested language out, never in the
+way of the original captions.
+
+- Its own queue and ``max_in_flight`` workers: the original final is published before it is
+  submitted here, and a slow or dead LLM only delays translations.
+- Bounded: beyond ``max_queued`` waiting jobs the oldest is skipped (a late translation of an old
+  sentence helps nobody); over half full, only the most requested language is translated.
+  Both are counted in ``greffier_translations_skipped_total``.
+- Each segment once per language, never into the language it was spoken in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from agent import metrics
+from agent.logs import get_logger
+from agent.minutes.llm import LLMError
+from agent.translate.settings import TranslateSettings
+
+logger = get_logger(__name__)
+
+
+class Final(Protocol):
+    """What is translated: a final caption (``agent.room.captions.Caption``)."""
+
+    @property
+    def text(self) -> str: ...
+
+    @property
+    def language(self) -> str: ...
+
+
+class Translator(Protocol):
+    async def translate(self, text: str, source: str, target: str, context: Sequence[str] = ()) -> str: ...
+
+    async def aclose(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Translation:
+    original: Any  # the Final submitted, as given
+    language: str
+    text: str
+    seconds: float  # from submission to the answer
+    submitted_at: float  # time.monotonic()
+
+
+@dataclass
+class _Job:
+    caption: Final
+    target: str
+    context: tuple[str, ...]
+    submitted: float
+
+
+class TranslationService:
+    def __init__(
+        self,
+        translator: Translator,
+        settings: TranslateSettings,
+        publish: Callable[[Translation], None],
+    ) -> None:
+        self.translator = translator
+        self.settings = settings
+        self._publish = publish
+        self._queue: deque[_Job] = deque()
+        self._ready = asyncio.Event()
+        self._context: deque[str] = deque(maxlen=max(1, settings.context_sentences))
+        self._closed = False
+        self._failures = 0
+        self._workers = [
+            asyncio.create_task(self._work(), name=f"translator-{i}") for i in range(settings.max_in_flight)
+        ]
+        self.done = 0
+        self.skipped = 0
+
+    def submit(self, caption: Final, targets: Sequence[str]) -> None:
+        """``targets`` most requested first; the caption's own language is left out."""
+        wanted = [t for t in targets if t and t != caption.language][: self.settings.max_languages]
+        context = tuple(self._context) if self.settings.context_sentences else ()
+        if caption.text.strip():
+            self._context.append(caption.text)
+        if not wanted or self._closed:
+            return
+        if len(self._queue) >= self.settings.max_queued // 2 and len(wanted) > 1:
+            self._skip("load", len(wanted) - 1)
+            wanted = wanted[:1]
+        now = time.monotonic()
+        for target in wanted:
+            if len(self._queue) >= self.settings.max_queued:
+                self._queue.popleft()
+                self._skip("queue_full", 1)
+            self._queue.append(_Job(caption, target, context, now))
+        self._ready.set()
+
+    def _skip(self, reason: str, n: int) -> None:
+        self.skipped += n
+        metrics.translations_skipped.labels(reason).inc(n)
+
+    async def _work(self) -> None:
+        while True:
+            while not self._queue:
+                if self._closed:
+                    return
+                self._ready.clear()
+                await self._ready.wait()
+            job = self._queue.popleft()
+            c = job.caption
+            try:
+                text = await self.translator.translate(c.text, c.language, job.target, job.context)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the endpoint's failure never reaches the room
+                metrics.translations.labels("failed").inc()
+                self._failures += 1
+                if self._failures in (1, 10, 100) or self._failures % 1000 == 0:
+                    why = str(exc) if isinstance(exc, LLMError) else type(exc).__name__  # never text
+                    logger.warning(
+                        "translation into %s failed (%d so far): %s", job.target, self._failures, why
+                    )
+                continue
+            if not text:
+                metrics.translations.labels("failed").inc()
+                continue
+            self.done += 1
+            metrics.translations.labels("published").inc()
+            now = time.monotonic()
+            self._publish(Translation(c, job.target, text, now - job.submitted, job.submitted))
+
+    async def aclose(self, timeout: float = 10.0) -> None:
+        """Finish what is queued (within ``timeout``), then stop."""
+        self._closed = True
+        self._ready.set()
+        _done, pending = await asyncio.wait(self._workers, timeout=timeout)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        await self.translator.aclose()

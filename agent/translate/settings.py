@@ -1,0 +1,67 @@
+"""Settings of live caption translation (``TRANSLATE_*``), read once at start, one-line errors.
+
+Off unless ``TRANSLATE_BACKEND`` names a translator: a listener who asks for a language then
+hears, in the RPC answer and the status, that translation is off here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from agent.config import ConfigError, env_choice, env_float, env_int, env_str, env_url
+from agent.minutes.settings import LLMSettings
+
+Backend = Literal["off", "llm"]
+BACKENDS: tuple[str, ...] = ("off", "llm")
+DEFAULT_TARGETS = ("fr", "en", "de", "es", "it", "nl", "pt")
+
+
+@dataclass(frozen=True)
+class TranslateSettings:
+    backend: Backend = "off"
+    llm: LLMSettings = field(default_factory=lambda: LLMSettings(base_url=""))
+    targets: tuple[str, ...] = DEFAULT_TARGETS  # languages a listener may ask for
+    max_in_flight: int = 2  # translations running at once, per room
+    max_queued: int = 32  # waiting behind them; beyond, the oldest is skipped (and counted)
+    max_languages: int = 4  # target languages served at once in a room
+    context_sentences: int = 3  # the meeting's previous finals given as context
+    max_tokens: int = 256
+
+    @property
+    def enabled(self) -> bool:
+        return self.backend != "off"
+
+    @classmethod
+    def from_env(cls) -> TranslateSettings:
+        backend = env_choice("TRANSLATE_BACKEND", "off", BACKENDS)
+        base_url = env_url("TRANSLATE_LLM_BASE_URL", schemes=("http", "https")).rstrip("/")
+        base_url = base_url or env_url("LLM_BASE_URL", schemes=("http", "https")).rstrip("/")
+        if backend == "llm" and not base_url:
+            raise ConfigError(
+                "TRANSLATE_BACKEND=llm needs an endpoint: expected TRANSLATE_LLM_BASE_URL or"
+                " LLM_BASE_URL (an OpenAI-compatible /v1 URL)"
+            )
+        raw = env_str("TRANSLATE_LANGUAGES", "")
+        targets = tuple(dict.fromkeys(t.strip().lower() for t in raw.split(",") if t.strip()))
+        if any(not (2 <= len(t) <= 3 and t.isalpha() and t.isascii()) for t in targets):
+            raise ConfigError(f"TRANSLATE_LANGUAGES={raw!r} is invalid: expected language codes like fr,en")
+        llm = LLMSettings(
+            base_url=base_url,
+            api_key=env_str("TRANSLATE_LLM_API_KEY") or env_str("LLM_API_KEY"),
+            model=env_str("TRANSLATE_LLM_MODEL") or env_str("LLM_MODEL"),
+            max_parallel=env_int("TRANSLATE_MAX_IN_FLIGHT", 2, minimum=1, maximum=64),
+            timeout_s=env_float("TRANSLATE_TIMEOUT", 20.0, minimum=1.0, maximum=600.0),
+            retries=env_int("TRANSLATE_RETRIES", 1, minimum=0, maximum=5),
+            response_format="none",
+            temperature=0.0,
+        )
+        return cls(
+            backend=backend,  # type: ignore[arg-type]
+            llm=llm,
+            targets=targets or DEFAULT_TARGETS,
+            max_in_flight=llm.max_parallel,
+            max_queued=env_int("TRANSLATE_MAX_QUEUED", 32, minimum=1, maximum=10_000),
+            max_languages=env_int("TRANSLATE_MAX_LANGUAGES", 4, minimum=1, maximum=32),
+            context_sentences=env_int("TRANSLATE_CONTEXT_SENTENCES", 3, minimum=0, maximum=20),
+        )

@@ -1,0 +1,142 @@
+"""Translated captions on the real path: a real livekit-server, a French and an English speaker,
+listeners who ask for French (attribute), English (RPC) or nothing, and an OpenAI-compatible
+HTTP server as the translator. Each listener gets the originals and, from the other language's
+speaker only, translations in the language they asked for; nobody else sees them; a language
+nobody asks for any more is not translated."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+
+import numpy as np
+import pytest
+
+from agent.audio.decode import load_audio
+from agent.demo.listener import CaptionReader, StreamCaption
+from agent.demo.player import Speaker
+from agent.samples import tts_clip
+from tests.lk import dispatch, eventually, quiet, token
+from tests.minutes.conftest import ScriptedLLM
+
+pytestmark = pytest.mark.e2e
+
+AGENT = "greffier-translate"
+AGENT_ID = f"{AGENT}-agent"
+LANGUAGE_RPC = "greffier.captions.language"
+
+
+def clip_audio(*names: tuple[str, str]) -> np.ndarray:
+    pause = np.zeros(8000, dtype=np.float32)
+    return np.concatenate([p for lang, n in names for p in (load_audio(tts_clip(lang, n).wav), pause)])
+
+
+def translations(reader: CaptionReader) -> list[StreamCaption]:
+    return [c for c in reader.log.streams if "greffier.language" in c.attributes]
+
+
+async def rpc(reader: CaptionReader, method: str, payload: str) -> str:
+    """The agent just joined: its RPC route may take a moment to exist at the caller's end."""
+    for _ in range(10):
+        try:
+            return await reader.rpc(method, payload, AGENT_ID)
+        except Exception as exc:
+            if "timeout" not in str(exc).lower():
+                raise
+            await asyncio.sleep(1.0)
+    return await reader.rpc(method, payload, AGENT_ID)
+
+
+def system(request: dict) -> str:  # type: ignore[type-arg]
+    return str(request["body"]["messages"][0]["content"])
+
+
+def answer(messages: list[dict[str, str]]) -> str:
+    """The translator: marks the caption with the target language named in the prompt."""
+    target = re.search(r"into (\w+)\.", messages[0]["content"])
+    caption = re.search(r"<caption>\n(.*)\n</caption>", messages[1]["content"], re.S)
+    assert target and caption, messages
+    return f"[{target.group(1)}] {caption.group(1)}"
+
+
+async def test_listeners_get_captions_in_their_language(
+    livekit_server, start_worker, scripted_llm: ScriptedLLM
+) -> None:
+    scripted_llm.answer = answer
+    worker = start_worker(
+        AGENT_NAME=AGENT, WHISPER_MODEL="base", WHISPER_LANGUAGES="fr,en",
+        TRANSLATE_BACKEND="llm", TRANSLATE_LLM_BASE_URL=scripted_llm.base_url, TRANSLATE_LANGUAGES="fr,en",
+    )  # fmt: skip
+    room = "translate-room"
+    url = livekit_server.url
+    lea = await CaptionReader.join(
+        url, token(livekit_server, "lea", room, attributes={"greffier.caption_language": "fr"})
+    )
+    ed = await CaptionReader.join(url, token(livekit_server, "ed", room))
+    plain = await CaptionReader.join(url, token(livekit_server, "plain", room))
+    amelie = await Speaker.join(url, token(livekit_server, "amelie", room))
+    john = await Speaker.join(url, token(livekit_server, "john", room))
+    for s in (amelie, john):
+        await s.publish()
+    await dispatch(livekit_server, AGENT, room)
+    worker.wait_for_log("captioning john", timeout=60)
+    worker.wait_for_log("captioning amelie", timeout=30)
+    answer_ed = json.loads(await rpc(ed, LANGUAGE_RPC, json.dumps({"language": "en"})))
+    assert (
+        answer_ed["language"] == "en" and answer_ed["enabled"] and set(answer_ed["available"]) == {"fr", "en"}
+    )
+    with pytest.raises(Exception, match="not offered"):
+        await plain.rpc(LANGUAGE_RPC, json.dumps({"language": "ja"}), AGENT_ID)
+
+    await john.play(clip_audio(("en", "quick_brown_fox"), ("en", "hello_world")), tail_silence=1.5)
+    await amelie.play(clip_audio(("fr", "bonjour_monde"), ("fr", "pangrama")), tail_silence=1.5)
+    await eventually(lambda: translations(lea) and translations(ed), timeout=60)
+    await quiet(plain)
+    await asyncio.sleep(1.0)
+
+    for reader in (lea, ed, plain):  # the originals reach everyone
+        assert reader.log.finals("john") and reader.log.finals("amelie")
+    assert translations(plain) == []  # asked for nothing: sees nothing more
+    for reader, lang, speaker, source, name in (
+        (lea, "fr", "john", "en", "French"),
+        (ed, "en", "amelie", "fr", "English"),
+    ):
+        got = translations(reader)
+        assert {c.sender for c in got} == {speaker}, [(c.sender, c.text) for c in got]
+        originals = {
+            c.segment_id: c.text
+            for c in reader.log.finals(speaker)
+            if c.segment_id in {g.segment_id.rsplit(".", 1)[0] for g in got}
+        }
+        for c in got:
+            assert c.final and c.attributes["greffier.language"] == lang
+            assert c.attributes["greffier.translated_from"] == source
+            base = c.segment_id.rsplit(".", 1)[0]
+            assert c.segment_id == f"{base}.{lang}" and base in originals
+            assert c.text == f"[{name}] {originals[base]}"  # this segment's words, translated
+        assert len({c.segment_id for c in got}) == len(got)  # each segment once per language
+        json_got = [m for m in reader.log.messages if m.get("translated_from")]
+        assert json_got and {m["language"] for m in json_got} == {lang}
+    # Never into the speaker's own language: the LLM was asked English→French and French→English only.
+    asked = {
+        (re.search(r"from (\w+) into (\w+)", r["body"]["messages"][0]["content"]).groups())
+        for r in scripted_llm.requests
+    }
+    assert asked == {("English", "French"), ("French", "English")}
+
+    # Ed leaves: English is no longer asked for, so Amelie is not translated any more.
+    await ed.leave()
+    await asyncio.sleep(1.0)
+    before = len(scripted_llm.requests)
+    await amelie.play(clip_audio(("fr", "bonjour_monde")), tail_silence=1.5)
+    await eventually(lambda: len(plain.log.finals("amelie")) >= 2, timeout=30)
+    await asyncio.sleep(2.0)
+    assert all(
+        "into English" not in r["body"]["messages"][0]["content"] for r in scripted_llm.requests[before:]
+    )
+    status = json.loads(await plain.rpc("greffier.status", "", AGENT_ID))
+    assert status["translation"]["enabled"] and status["translation"]["translating"] == ["fr"]
+    assert "Traceback" not in worker.output()
+    for p in (lea, plain, amelie, john):
+        await p.leave()
