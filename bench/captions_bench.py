@@ -254,6 +254,39 @@ async def run_round(
     return result
 
 
+def start_worker(
+    server: LocalLiveKitServer, log_path: Path, *, agent: str, model: str, **env: str
+) -> tuple[subprocess.Popen, int]:  # type: ignore[type-arg]
+    """``python -m agent start`` against ``server``, logging to ``log_path``; the Prometheus port
+    it serves. Every bench's worker: no health port, no sentinel, ``env`` on top."""
+    port = free_port()
+    full = dict(
+        os.environ,
+        LIVEKIT_URL=server.url,
+        LIVEKIT_API_KEY=server.api_key,
+        LIVEKIT_API_SECRET=server.api_secret,
+        AGENT_NAME=agent,
+        WHISPER_MODEL=model,
+        HEALTH_PORT="0",
+        PROMETHEUS_PORT=str(port),
+        SENTINEL="false",
+        **env,
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "agent", "start"], env=full, stdout=open(log_path, "wb"), stderr=subprocess.STDOUT
+    )
+    return proc, port
+
+
+async def registered(proc: subprocess.Popen, log_path: Path, timeout: float = 120.0) -> None:  # type: ignore[type-arg]
+    """Wait until the worker registered with the server (the model is loaded by then)."""
+    deadline = time.monotonic() + timeout
+    while b"registered worker" not in log_path.read_bytes():
+        if time.monotonic() > deadline or proc.poll() is not None:
+            raise RuntimeError("worker did not start")
+        await asyncio.sleep(0.5)
+
+
 def stop_worker(proc: subprocess.Popen) -> None:  # type: ignore[type-arg]
     """SIGTERM is a drain (the rooms' minutes are finished first): kill it if that outlasts 60 s."""
     proc.terminate()
@@ -272,31 +305,12 @@ async def main_async(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     server = LocalLiveKitServer(log_path=out / "livekit-server.log").start()
-    port = free_port()
-    env = dict(
-        os.environ,
-        LIVEKIT_URL=server.url,
-        LIVEKIT_API_KEY=server.api_key,
-        LIVEKIT_API_SECRET=server.api_secret,
-        AGENT_NAME="greffier-bench",
-        WHISPER_MODEL=args.model,
-        HEALTH_PORT="0",
-        PROMETHEUS_PORT=str(port),
-        SENTINEL="false",
-        MAX_ROOMS="1",
-        DATA_DIR=str(out / "data"),
-        ROOM_EMPTY_GRACE="1",
-    )
-    log = open(out / "worker.log", "wb")
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "agent", "start"], env=env, stdout=log, stderr=subprocess.STDOUT
-    )
+    worker, port = start_worker(
+        server, out / "worker.log", agent="greffier-bench", model=args.model,
+        MAX_ROOMS="1", DATA_DIR=str(out / "data"), ROOM_EMPTY_GRACE="1",
+    )  # fmt: skip
     try:
-        deadline = time.monotonic() + 120
-        while b"registered worker" not in (out / "worker.log").read_bytes():
-            if time.monotonic() > deadline or worker.poll() is not None:
-                raise RuntimeError("worker did not start")
-            await asyncio.sleep(0.5)
+        await registered(worker, out / "worker.log")
         rows = []
         for n in [int(x) for x in args.speakers.split(",")]:
             print(f"running {n} speaker(s) for {args.seconds:.0f} s...", file=sys.stderr)

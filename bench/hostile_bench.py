@@ -32,10 +32,10 @@ import psutil
 from livekit import api
 
 from agent.demo.listener import CaptionReader
-from agent.demo.livekit_server import LocalLiveKitServer, free_port
+from agent.demo.livekit_server import LocalLiveKitServer
 from agent.demo.player import Speaker, participant_token
 from agent.samples import synth_speech
-from bench.captions_bench import final_words, stop_worker
+from bench.captions_bench import final_words, registered, start_worker, stop_worker
 from bench.soak_bench import gauge
 
 AGENT = "greffier-hostile-bench"
@@ -145,30 +145,13 @@ async def one(
     server: LocalLiveKitServer, scenario: str, args: argparse.Namespace, out: Path
 ) -> dict:  # type: ignore[type-arg]
     """A fresh worker per scenario, so that each starts from its own level."""
-    port = free_port()
-    env = dict(
-        os.environ,
-        LIVEKIT_URL=server.url,
-        LIVEKIT_API_KEY=server.api_key,
-        LIVEKIT_API_SECRET=server.api_secret,
-        AGENT_NAME=AGENT,
-        WHISPER_MODEL=args.model,
-        HEALTH_PORT="0",
-        PROMETHEUS_PORT=str(port),
-        SENTINEL="false",
-        DATA_DIR=str(out / f"{scenario}-data"),
-        ROOM_EMPTY_GRACE="2",
-        LLM_BASE_URL="",
-    )
     log_path = out / f"{scenario}-worker.log"
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "agent", "start"], env=env, stdout=open(log_path, "wb"), stderr=subprocess.STDOUT
-    )
+    worker, port = start_worker(
+        server, log_path, agent=AGENT, model=args.model,
+        DATA_DIR=str(out / f"{scenario}-data"), ROOM_EMPTY_GRACE="2", LLM_BASE_URL="",
+    )  # fmt: skip
     try:
-        while b"registered worker" not in log_path.read_bytes():
-            if worker.poll() is not None:
-                raise RuntimeError("worker did not start")
-            await asyncio.sleep(0.5)
+        await registered(worker, log_path)
         bench = Bench(server, f"hostile-{scenario}")
         reader = await CaptionReader.join(server.url, bench.token("reader"))
         anna = await Speaker.join(server.url, bench.token("anna"))

@@ -19,7 +19,6 @@ import asyncio
 import json
 import os
 import re
-import subprocess
 import sys
 import time
 import urllib.request
@@ -32,9 +31,9 @@ from livekit import api
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
 from agent.demo.listener import CaptionReader
-from agent.demo.livekit_server import LocalLiveKitServer, free_port
+from agent.demo.livekit_server import LocalLiveKitServer
 from agent.demo.player import Speaker, participant_token
-from bench.captions_bench import speaker_audio, stop_worker, word_latencies
+from bench.captions_bench import registered, speaker_audio, start_worker, stop_worker, word_latencies
 
 AGENT = "greffier-load"
 TARGET_P95 = 3.0
@@ -114,23 +113,14 @@ async def main_async(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     server = LocalLiveKitServer(log_path=out / "livekit-server.log").start()
-    port = free_port()
-    env = dict(
-        os.environ, LIVEKIT_URL=server.url, LIVEKIT_API_KEY=server.api_key, LIVEKIT_API_SECRET=server.api_secret,
-        AGENT_NAME=AGENT, WHISPER_MODEL=args.model, HEALTH_PORT="0", PROMETHEUS_PORT=str(port),
-        SENTINEL="false", MAX_ROOMS=str(args.max_rooms_setting), DATA_DIR=str(out / "data"),
-        ROOM_EMPTY_GRACE="1", DIARIZATION="off",
+    proc, port = start_worker(
+        server, out / "worker.log", agent=AGENT, model=args.model,
+        MAX_ROOMS=str(args.max_rooms_setting), DATA_DIR=str(out / "data"), ROOM_EMPTY_GRACE="1",
+        DIARIZATION="off",
     )  # fmt: skip
-    log = open(out / "worker.log", "wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "agent", "start"], env=env, stdout=log, stderr=subprocess.STDOUT
-    )
     rows = []
     try:
-        while b"registered worker" not in (out / "worker.log").read_bytes():
-            if proc.poll() is not None:
-                raise RuntimeError("worker did not start")
-            await asyncio.sleep(0.5)
+        await registered(proc, out / "worker.log")
         worker = psutil.Process(proc.pid)
         idle_rss = worker.memory_info().rss / 2**20
         for k in range(1, args.max_rooms + 1):

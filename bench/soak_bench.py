@@ -21,7 +21,6 @@ import asyncio
 import json
 import os
 import random
-import subprocess
 import sys
 import threading
 import time
@@ -37,11 +36,11 @@ from livekit import api
 from prometheus_client.parser import text_string_to_metric_families
 
 from agent.demo.listener import CaptionReader
-from agent.demo.livekit_server import LocalLiveKitServer, free_port
+from agent.demo.livekit_server import LocalLiveKitServer
 from agent.demo.player import Speaker, participant_token
 from agent.samples import pyannote_sample, utterance_clips
 from agent.transcript import read_journal
-from bench.captions_bench import final_words, stop_worker
+from bench.captions_bench import final_words, registered, start_worker, stop_worker
 
 AGENT = "greffier-soak"
 SPEAKERS = ("ana", "bruno", "chloe", "dev")
@@ -172,37 +171,19 @@ async def main_async(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     server = LocalLiveKitServer(log_path=out / "livekit-server.log").start()
     hook = Webhook()
-    port = free_port()
     data = out / "data"
-    env = dict(
-        os.environ,
-        LIVEKIT_URL=server.url,
-        LIVEKIT_API_KEY=server.api_key,
-        LIVEKIT_API_SECRET=server.api_secret,
-        AGENT_NAME=AGENT,
-        WHISPER_MODEL=args.model,
-        HEALTH_PORT="0",
-        PROMETHEUS_PORT=str(port),
-        SENTINEL="false",
-        DATA_DIR=str(data),
-        ROOM_EMPTY_GRACE="2",
-        MINUTES_WEBHOOK_URL=hook.url,
-        MINUTES_WEBHOOK_SECRET="soak-benchmark-secret-0123456789",
-        LLM_BASE_URL="",
-    )
     log_path = out / "worker.log"
-    log = open(log_path, "wb")
-    worker = subprocess.Popen([sys.executable, "-m", "agent", "start"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    worker, port = start_worker(
+        server, log_path, agent=AGENT, model=args.model,
+        DATA_DIR=str(data), ROOM_EMPTY_GRACE="2", MINUTES_WEBHOOK_URL=hook.url,
+        MINUTES_WEBHOOK_SECRET="soak-benchmark-secret-0123456789", LLM_BASE_URL="",
+    )  # fmt: skip
     proc = psutil.Process(worker.pid)
     rows: list[dict] = []  # type: ignore[type-arg]
     minutes_seconds: float | None = None
     room = f"soak-{int(time.time())}"
     try:
-        deadline = time.monotonic() + 120
-        while b"registered worker" not in log_path.read_bytes():
-            if time.monotonic() > deadline or worker.poll() is not None:
-                raise RuntimeError("worker did not start")
-            await asyncio.sleep(0.5)
+        await registered(worker, log_path)
         meeting = Meeting(server, room, args.minutes, args.seed)
         reader = await CaptionReader.join(server.url, meeting.token("reader"))
         for who in SPEAKERS[:3]:

@@ -61,17 +61,23 @@ def errors(log: str) -> list[str]:
     return [line for line in log.splitlines() if any(m in line for m in marks)]
 
 
+async def anna_captioned(server, worker, room: str) -> tuple[CaptionReader, Speaker]:  # type: ignore[no-untyped-def]
+    """A reader and Anna, who publishes, in ``room`` with the agent captioning her."""
+    reader = await CaptionReader.join(server.url, token(server, "reader", room))
+    anna = await Speaker.join(server.url, token(server, "anna", room, name="Anna"))
+    await anna.publish()
+    await dispatch(server, AGENT, room)
+    worker.wait_for_log("captioning anna", timeout=30)
+    return reader, anna
+
+
 def said(reader: CaptionReader, who: str, word: str) -> bool:
     return word in reader.log.final_text(who).lower()
 
 
 async def test_fifty_participants_within_ten_seconds(livekit_server, worker) -> None:
     url, room = livekit_server.url, "crowd"
-    reader = await CaptionReader.join(url, token(livekit_server, "reader", room))
-    anna = await Speaker.join(url, token(livekit_server, "anna", room, name="Anna"))
-    await anna.publish()
-    await dispatch(livekit_server, AGENT, room)
-    worker.wait_for_log("captioning anna", timeout=30)
+    reader, anna = await anna_captioned(livekit_server, worker, room)
     hello = synth_speech("Hello, I am only passing through.", "en")
     await asyncio.sleep(3.0)  # a heartbeat or two with Anna alone
     before = loop_tasks(worker)
@@ -114,11 +120,7 @@ async def _only(reader: CaptionReader, identities: set[str]) -> bool:
 
 async def test_a_reader_that_stops_reading(livekit_server, worker) -> None:
     url, room = livekit_server.url, "stalled"
-    reader = await CaptionReader.join(url, token(livekit_server, "reader", room))
-    anna = await Speaker.join(url, token(livekit_server, "anna", room, name="Anna"))
-    await anna.publish()
-    await dispatch(livekit_server, AGENT, room)
-    worker.wait_for_log("captioning anna", timeout=30)
+    reader, anna = await anna_captioned(livekit_server, worker, room)
     frozen = subprocess.Popen(
         [sys.executable, "-c", FROZEN, url, token(livekit_server, "frozen", room)],
         cwd=REPO,
