@@ -16,7 +16,9 @@ class LLMTranslator:
         self.settings = settings
         self.client = client or LLMClient(settings.llm)
 
-    async def translate(self, text: str, source: str, target: str, context: Sequence[str] = ()) -> str:
+    async def translate(
+        self, text: str, source: str, target: str, context: Sequence[tuple[str, str]] = ()
+    ) -> str:
         messages = translation_messages(text, source, target, context)
         # A translation is about as long as its source: bound the answer by it.
         budget = min(self.settings.max_tokens, 32 + len(text) // 2)

@@ -37,7 +37,9 @@ class Final(Protocol):
 
 
 class Translator(Protocol):
-    async def translate(self, text: str, source: str, target: str, context: Sequence[str] = ()) -> str: ...
+    async def translate(
+        self, text: str, source: str, target: str, context: Sequence[tuple[str, str]] = ()
+    ) -> str: ...
 
     async def aclose(self) -> None: ...
 
@@ -55,7 +57,6 @@ class Translation:
 class _Job:
     caption: Final
     target: str
-    context: tuple[str, ...]
     submitted: float
 
 
@@ -71,7 +72,8 @@ class TranslationService:
         self._publish = publish
         self._queue: deque[_Job] = deque()
         self._ready = asyncio.Event()
-        self._context: deque[str] = deque(maxlen=max(1, settings.context_sentences))
+        # Per target language: the latest (caption, translation) pairs, the next ones' context.
+        self._context: dict[str, deque[tuple[str, str]]] = {}
         self._closed = False
         self._failures = 0
         self._workers = [
@@ -83,9 +85,6 @@ class TranslationService:
     def submit(self, caption: Final, targets: Sequence[str]) -> None:
         """``targets`` most requested first; the caption's own language is left out."""
         wanted = [t for t in targets if t and t != caption.language][: self.settings.max_languages]
-        context = tuple(self._context) if self.settings.context_sentences else ()
-        if caption.text.strip():
-            self._context.append(caption.text)
         if not wanted or self._closed:
             return
         if len(self._queue) >= self.settings.max_queued // 2 and len(wanted) > 1:
@@ -96,7 +95,7 @@ class TranslationService:
             if len(self._queue) >= self.settings.max_queued:
                 self._queue.popleft()
                 self._skip("queue_full", 1)
-            self._queue.append(_Job(caption, target, context, now))
+            self._queue.append(_Job(caption, target, now))
         self._ready.set()
 
     def _skip(self, reason: str, n: int) -> None:
@@ -112,8 +111,9 @@ class TranslationService:
                 await self._ready.wait()
             job = self._queue.popleft()
             c = job.caption
+            context = tuple(self._context.get(job.target, ()))  # the latest done when this starts
             try:
-                text = await self.translator.translate(c.text, c.language, job.target, job.context)
+                text = await self.translator.translate(c.text, c.language, job.target, context)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # the endpoint's failure never reaches the room
@@ -130,6 +130,9 @@ class TranslationService:
                 continue
             self.done += 1
             metrics.translations.labels("published").inc()
+            if self.settings.context_sentences:
+                size = self.settings.context_sentences
+                self._context.setdefault(job.target, deque(maxlen=size)).append((c.text, text))
             now = time.monotonic()
             self._publish(Translation(c, job.target, text, now - job.submitted, job.submitted))
 

@@ -25,7 +25,8 @@ class TranslateSettings:
     max_in_flight: int = 2  # translations running at once, per room
     max_queued: int = 32  # waiting behind them; beyond, the oldest is skipped (and counted)
     max_languages: int = 4  # target languages served at once in a room
-    context_sentences: int = 3  # the meeting's previous finals given as context
+    # Earlier (caption, translation) turns given: 1 measured best with a 1.5 B model (README).
+    context_sentences: int = 1
     max_tokens: int = 256
 
     @property
@@ -63,5 +64,5 @@ class TranslateSettings:
             max_in_flight=llm.max_parallel,
             max_queued=env_int("TRANSLATE_MAX_QUEUED", 32, minimum=1, maximum=10_000),
             max_languages=env_int("TRANSLATE_MAX_LANGUAGES", 4, minimum=1, maximum=32),
-            context_sentences=env_int("TRANSLATE_CONTEXT_SENTENCES", 3, minimum=0, maximum=20),
+            context_sentences=env_int("TRANSLATE_CONTEXT_SENTENCES", 1, minimum=0, maximum=20),
         )

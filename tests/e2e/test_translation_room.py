@@ -55,7 +55,7 @@ def system(request: dict) -> str:  # type: ignore[type-arg]
 def answer(messages: list[dict[str, str]]) -> str:
     """The translator: marks the caption with the target language named in the prompt."""
     target = re.search(r"into (\w+)\.", messages[0]["content"])
-    caption = re.search(r"<caption>\n(.*)\n</caption>", messages[1]["content"], re.S)
+    caption = re.search(r"<caption>\n(.*)\n</caption>", messages[-1]["content"], re.S)
     assert target and caption, messages
     return f"[{target.group(1)}] {caption.group(1)}"
 
