@@ -85,12 +85,16 @@ def labels(language: str) -> dict[str, str]:
     return LABELS.get(language, LABELS["en"])
 
 
-def language_name(language: str) -> str:
+def language_name(language: str, default: str = "English") -> str:
     """English name of the language, for the prompts ("Write in French")."""
-    return LABELS.get(language, {}).get("language_name") or _OTHER_NAMES.get(language, "English")
+    return LABELS.get(language, {}).get("language_name") or _OTHER_NAMES.get(language, default)
 
 
-_OTHER_NAMES = {"de": "German", "es": "Spanish", "it": "Italian", "nl": "Dutch", "pt": "Portuguese"}
+_OTHER_NAMES = {
+    "de": "German", "es": "Spanish", "it": "Italian", "nl": "Dutch", "pt": "Portuguese", "pl": "Polish",
+    "ar": "Arabic", "uk": "Ukrainian", "ru": "Russian", "zh": "Chinese", "ja": "Japanese",
+    "br": "Breton", "oc": "Occitan",
+}  # fmt: skip
 
 
 def format_duration(seconds: float) -> str:
