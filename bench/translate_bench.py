@@ -1,6 +1,6 @@
 """Live caption translation: how long a final waits for its translation, and how good it is.
 
-Each sentence of ``bench/gold/translation_fr_en.json`` (two meetings, French and English, 24
+Each sentence of ``bench/gold/translation/fr_en.json`` (two meetings, French and English, 24
 sentences per direction) goes through greffier's own translator (``agent.translate.LLMTranslator``:
 the product's prompt, the meeting's previous sentences as context), one at a time as finals
 arrive in a room, French→English and English→French. Reported: seconds per translation (p50,
@@ -37,7 +37,7 @@ from agent.minutes.local_server import local_llm, smollm2_path  # noqa: E402
 from agent.minutes.settings import LLMSettings  # noqa: E402
 from agent.translate import LLMTranslator, TranslateSettings  # noqa: E402
 
-GOLD = REPO / "bench" / "gold" / "translation_fr_en.json"
+GOLD = REPO / "bench" / "gold" / "translation" / "fr_en.json"  # apart from the minutes gold
 
 
 def pairs(direction: str) -> list[list[tuple[str, str]]]:
