@@ -36,6 +36,7 @@ RPC_STOP = "greffier.captions.stop"
 RPC_HISTORY = "greffier.captions.history"
 RPC_STATUS = "greffier.status"
 RPC_LANGUAGE = "greffier.captions.language"  # a listener's own caption language: open to all
+RPC_SO_FAR = "greffier.meeting.so_far"  # a late joiner's catch-up: open to all, rate-limited
 MAX_CONTROLLERS = 256
 
 
@@ -80,6 +81,7 @@ class CaptionControl:
         status: Callable[[], dict[str, Any]],
         history: Callable[[str], str],
         set_language: Callable[[str, str], str] | None = None,
+        so_far: Callable[[str, str], Awaitable[str]] | None = None,
     ) -> None:
         self.room = room
         self.policy = policy
@@ -88,6 +90,7 @@ class CaptionControl:
         self._status = status
         self._history = history
         self._set_language = set_language
+        self._so_far = so_far
         self._per_participant = RateLimiter(limits.per_participant)
         self._per_room = RateLimiter(limits.per_room)
         self._history_rate = RateLimiter(limits.history_per_participant)
@@ -102,6 +105,8 @@ class CaptionControl:
         lp.register_rpc_method(RPC_HISTORY, self._guarded(RPC_HISTORY, self._history_rpc))
         if self._set_language is not None:
             lp.register_rpc_method(RPC_LANGUAGE, self._guarded(RPC_LANGUAGE, self._language_rpc))
+        if self._so_far is not None:
+            lp.register_rpc_method(RPC_SO_FAR, self._guarded(RPC_SO_FAR, self._so_far_rpc))
 
     def _guarded(
         self, method: str, handler: Callable[[rtc.RpcInvocationData], Awaitable[str]]
@@ -122,7 +127,7 @@ class CaptionControl:
             )
         if not self._per_participant.allow(who) or not self._per_room.allow(""):
             self._refuse(who, method, "rate", rtc.RpcError.ErrorCode.APPLICATION_ERROR, "too many calls")
-        if method == RPC_HISTORY and not self._history_rate.allow(who):
+        if method in (RPC_HISTORY, RPC_SO_FAR) and not self._history_rate.allow(who):
             self._refuse(
                 who, method, "rate", rtc.RpcError.ErrorCode.APPLICATION_ERROR, "too many history requests"
             )
@@ -167,6 +172,13 @@ class CaptionControl:
 
     async def _history_rpc(self, data: rtc.RpcInvocationData) -> str:
         return self._history(data.payload)
+
+    async def _so_far_rpc(self, data: rtc.RpcInvocationData) -> str:
+        assert self._so_far is not None
+        try:
+            return await self._so_far(data.caller_identity, data.payload)
+        except ValueError as exc:
+            raise rtc.RpcError(rtc.RpcError.ErrorCode.APPLICATION_ERROR, str(exc)) from None
 
     async def _language_rpc(self, data: rtc.RpcInvocationData) -> str:
         assert self._set_language is not None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections import Counter
 from collections.abc import Awaitable
 from typing import Any
@@ -43,8 +44,10 @@ from agent.room.metadata import (
     room_config,
 )
 from agent.room.settings import RoomSettings
+from agent.room.so_far import MeetingSoFar
 from agent.room.tracks import TrackPipeline
 from agent.room.translation import RoomTranslation
+from agent.translate.requests import normalize
 
 logger = get_logger(__name__)
 
@@ -88,6 +91,7 @@ class RoomSession:
         self.room_language: str | None = None
         self.publisher: CaptionPublisher | None = None
         self.translation: RoomTranslation | None = None
+        self.so_far: MeetingSoFar | None = None
         self._ended = asyncio.Event()
         self._empty_timer: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -101,6 +105,7 @@ class RoomSession:
             status=self.status,
             history=self.history_page,
             set_language=self._set_caption_language,
+            so_far=self._meeting_so_far,
         )
 
     # -- lifecycle ---------------------------------------------------------------------------------
@@ -144,6 +149,13 @@ class RoomSession:
             )
         self.publisher = CaptionPublisher(room, legacy=self.room_settings.legacy_transcription)
         self.translation = RoomTranslation(room, self.room_settings.translate, self.publisher)
+        translate = self.room_settings.translate
+        publisher = self.publisher
+        self.so_far = MeetingSoFar(
+            lambda: publisher.history,
+            translate.llm if translate.enabled else self.minutes_settings.llm,
+            started_at=time.time(),
+        )
         config = room_config(self.metadata(room.metadata))
         self.room_language = language_code(config.get("language"))
         self.captions_on = config.get("captions", True) is not False
@@ -417,6 +429,27 @@ class RoomSession:
             )
 
     # -- control and status ------------------------------------------------------------------------
+    async def _meeting_so_far(self, identity: str, payload: str) -> str:
+        """``{"language": "fr"}`` (optional) → the catch-up, in that language or the caller's."""
+        if self.so_far is None:
+            raise ValueError("the agent is still joining: try again")
+        try:
+            request = json.loads(payload) if payload else {}
+        except ValueError:
+            request = {}
+        asked = request.get("language") if isinstance(request, dict) else None
+        language = (
+            normalize(asked if isinstance(asked, str) else None)
+            or (self.translation.requests.of(identity) if self.translation else None)
+            or self.room_language
+            or self._spoken_language()
+        )
+        return json.dumps(await self.so_far.answer(language), ensure_ascii=False)
+
+    def _spoken_language(self) -> str:
+        spoken = Counter(c.language for c in self.publisher.history if c.language) if self.publisher else {}
+        return max(spoken, key=spoken.__getitem__) if spoken else "en"
+
     def _set_caption_language(self, identity: str, payload: str) -> str:
         if self.translation is None:
             raise ValueError("the agent is still joining: try again")
