@@ -17,11 +17,14 @@ import asyncio
 import json
 import os
 import queue
+import re
 import shutil
 import subprocess
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -146,10 +149,53 @@ class Driver:
         self.stderr.close()
 
 
+def llm(messages: list[dict[str, str]]) -> str:
+    """The OpenAI-compatible server behind translation and the catch-up: marks translations with
+    their target language; sums up with one point quoting the transcript."""
+    system, user = messages[0]["content"], messages[-1]["content"]
+    if system.startswith("You translate"):
+        target = re.search(r"into (\w+)\.", system)
+        caption = re.search(r"<caption>\n(.*)\n</caption>", user, re.S)
+        return f"[{target.group(1) if target else '?'}] {caption.group(1) if caption else ''}"
+    line = next((x for x in user.splitlines() if "Alice Martin:" in x), "")
+    quote = " ".join(line.split("Alice Martin:", 1)[-1].split()[:4])
+    point = {"speaker": "Alice Martin", "point": "Alice introduced herself.", "quote": quote}
+    return json.dumps({"points": [point]})
+
+
+@pytest.fixture
+def llm_server() -> Iterator[str]:
+    """``llm`` behind a real OpenAI-compatible HTTP endpoint, on its own thread: this test blocks
+    on the browser, so a server on the test's event loop would never answer."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            message = {"role": "assistant", "content": llm(body["messages"])}
+            answer = {"choices": [{"index": 0, "finish_reason": "stop", "message": message}]}
+            data = json.dumps(answer).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+    server.shutdown()
+
+
 def test_viewer_shows_browser_speech_and_controls_captions(
-    browser_tools, viewer_server, livekit_server, start_worker, tmp_path
+    browser_tools, viewer_server, livekit_server, start_worker, llm_server, tmp_path
 ) -> None:  # type: ignore[no-untyped-def]
-    worker = start_worker(AGENT_NAME=AGENT, WHISPER_MODEL="tiny.en", ROOM_EMPTY_GRACE="2")
+    worker = start_worker(
+        AGENT_NAME=AGENT, WHISPER_MODEL="tiny.en", ROOM_EMPTY_GRACE="2",
+        TRANSLATE_BACKEND="llm", TRANSLATE_LLM_BASE_URL=llm_server, TRANSLATE_LANGUAGES="fr,en",
+    )  # fmt: skip
     room = f"browser-{uuid.uuid4().hex[:6]}"
     speaker_token = token(livekit_server, "alice", room, name="Alice Martin")
     viewer_token = token(livekit_server, "viewer", room, name="Viewer", manage_agents=True)
@@ -166,6 +212,7 @@ def test_viewer_shows_browser_speech_and_controls_captions(
         "ARTIFACTS": str(ARTIFACTS),
         "CHROMIUM": browser_tools["chromium"],
         "TIMEOUT_MS": "120000",
+        "TRANSLATE_LANG": "fr",
     }
     driver = Driver(browser_tools["node"], env, ARTIFACTS / "driver.log")
     try:
@@ -212,6 +259,15 @@ def test_viewer_shows_browser_speech_and_controls_captions(
     assert result["states"][0][1] == "Captions paused" and result["states"][2][1] == "Transcription active"
     assert f"captions stopped in room {room} by viewer" in worker.output()
     assert f"captions started in room {room} by viewer" in worker.output()
+
+    # Captions in French, chosen on the page: the translation in the original's place, marked as
+    # French, the English original under it on demand; then the meeting so far.
+    fr = result["translated"]
+    assert fr["identity"] == "alice" and fr["lang"] == "fr" and fr["originalShown"], fr
+    assert fr["text"] == f"[French] {fr['original']}" and fr["summary"] == "Original", fr
+    assert len(fr["soFar"]) == 1 and "Alice Martin: Alice introduced herself." in fr["soFar"][0], fr
+    assert fr["soFarFocused"] == "so-far-title"
+    assert fr["untranslatedShowOriginal"] is False, fr
 
     assert result["sizeAfter"] > result["sizeBefore"]
     assert result["french"] == {

@@ -27,6 +27,12 @@ export const STRINGS = {
     rpcFailed: 'The captioning agent did not answer: {error}',
     historyLoaded: '{n} earlier caption(s) loaded',
     interim: '(in progress)',
+    captionLanguage: 'Captions in',
+    original: 'Original',
+    soFar: 'The meeting so far',
+    soFarEmpty: 'Nothing has been said yet.',
+    soFarLatest: 'No summary available here: the latest captions.',
+    close: 'Close',
   },
   fr: {
     title: 'Sous-titres en direct',
@@ -55,6 +61,12 @@ export const STRINGS = {
     rpcFailed: 'L’agent de sous-titrage n’a pas répondu : {error}',
     historyLoaded: '{n} sous-titre(s) antérieur(s) chargé(s)',
     interim: '(en cours)',
+    captionLanguage: 'Sous-titres en',
+    original: 'Original',
+    soFar: 'La réunion jusqu’ici',
+    soFarEmpty: 'Rien n’a encore été dit.',
+    soFarLatest: 'Pas de résumé disponible ici : les derniers sous-titres.',
+    close: 'Fermer',
   },
 };
 

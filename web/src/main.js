@@ -2,7 +2,7 @@
 // that the (hidden) greffier agent publishes. See web/README.md for the URL parameters.
 import { Room, RoomEvent, ConnectionState } from 'livekit-client';
 import { pickLanguage, t } from './i18n.js';
-import { CaptionStore, fromCaptionMessage, toText, toWebVTT } from './transcript.js';
+import { CaptionStore, fromCaptionMessage, fromStream, toText, toWebVTT } from './transcript.js';
 
 const TOPIC_TRANSCRIPTION = 'lk.transcription';
 const TOPIC_CAPTIONS = 'greffier.captions';
@@ -14,6 +14,8 @@ const RPC = {
   stop: 'greffier.captions.stop',
   status: 'greffier.status',
   history: 'greffier.captions.history',
+  language: 'greffier.captions.language',
+  soFar: 'greffier.meeting.so_far',
 };
 
 const params = new URLSearchParams(location.search);
@@ -22,6 +24,7 @@ const config = {
   token: params.get('token') || '',
   agent: params.get('agent') || 'greffier-agent',
   mic: ['1', 'true', 'yes'].includes((params.get('mic') || '').toLowerCase()),
+  captions: (params.get('captions') || '').toLowerCase(), // a caption language to ask for at once
 };
 
 const state = {
@@ -32,6 +35,7 @@ const state = {
   connection: 'connecting',
   connectionVars: {},
   scale: Number(localStorage.getItem('greffier.scale')) || 1,
+  captionLang: '', // translated captions asked for ('' = the original)
 };
 const store = new CaptionStore();
 const room = new Room({ adaptiveStream: false, dynacast: false });
@@ -98,6 +102,7 @@ function renderStatus() {
   const key = { active: 'statusActive', paused: 'statusPaused', 'opted-out': 'statusOptedOut' }[value];
   $('status-text').textContent = t(state.lang, key || 'statusUnknown');
   $('start').disabled = state.connection !== 'connected';
+  $('so-far').disabled = state.connection !== 'connected';
   $('stop').disabled = state.connection !== 'connected';
   $('start').setAttribute('aria-pressed', String(value === 'active'));
 }
@@ -125,31 +130,108 @@ function displayName(segment) {
 
 function render(result, { announce = true } = {}) {
   if (!result) return;
-  const { segment, becameFinal } = result;
+  if (result.translation) {
+    // A translation of a final: shown in its original's place when it is the language asked for.
+    if (result.segment) renderSegment(result.segment, announce && result.translation === state.captionLang);
+    return;
+  }
+  renderSegment(result.segment, announce && result.becameFinal);
+  updateDownloads();
+}
+
+function renderSegment(segment, announce) {
   const list = $('captions');
   let li = list.querySelector(`li[data-segment-id="${CSS.escape(segment.id)}"]`);
   const stick = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
   if (!li) {
     li = document.createElement('li');
     li.dataset.segmentId = segment.id;
-    li.innerHTML = '<span class="speaker"></span><span class="text"></span><span class="interim-mark"></span>';
+    li.innerHTML =
+      '<span class="speaker"></span><span class="text"></span><span class="interim-mark"></span>' +
+      '<details class="original" hidden><summary></summary><span class="original-text"></span></details>';
     list.appendChild(li);
     $('empty').hidden = true;
   }
+  const translated = state.captionLang ? store.translation(segment.id, state.captionLang) : '';
   li.dataset.speakerIdentity = segment.identity;
-  li.className = `caption ${segment.final ? 'final' : 'interim'}`;
+  li.className = `caption ${segment.final ? 'final' : 'interim'}${translated ? ' translated' : ''}`;
   li.querySelector('.speaker').textContent = displayName(segment);
-  li.querySelector('.text').textContent = segment.text;
+  const text = li.querySelector('.text');
+  text.textContent = translated || segment.text;
+  if (translated) text.setAttribute('lang', state.captionLang);
+  else if (segment.language) text.setAttribute('lang', segment.language);
+  const original = li.querySelector('.original');
+  original.hidden = !translated;
+  original.querySelector('summary').textContent = t(state.lang, 'original');
+  original.querySelector('.original-text').textContent = translated ? segment.text : '';
+  if (segment.language) original.querySelector('.original-text').setAttribute('lang', segment.language);
   li.querySelector('.interim-mark').textContent = segment.final ? '' : t(state.lang, 'interim');
   if (stick) list.scrollTop = list.scrollHeight;
-  if (becameFinal && announce && segment.text.trim()) {
+  const said = (translated || segment.text).trim();
+  if (announce && said) {
     const live = $('announcer');
     const p = document.createElement('p');
-    p.textContent = `${displayName(segment)}: ${segment.text.trim()}`;
+    p.textContent = `${displayName(segment)}: ${said}`;
     live.appendChild(p);
     while (live.childElementCount > 5) live.firstElementChild.remove();
   }
-  updateDownloads();
+}
+
+// -- caption language and the meeting so far ------------------------------------------------------
+function fillLanguages(translation) {
+  const select = $('caption-language');
+  const available = translation?.enabled && Array.isArray(translation.available) ? translation.available : [];
+  select.disabled = !available.length;
+  for (const option of [...select.options].slice(1)) option.remove();
+  for (const code of available) {
+    const option = document.createElement('option');
+    option.value = code;
+    option.textContent = code.toUpperCase();
+    select.appendChild(option);
+  }
+  select.value = available.includes(state.captionLang) ? state.captionLang : '';
+}
+
+async function setCaptionLanguage(code) {
+  try {
+    const reply = await rpc(RPC.language, JSON.stringify({ language: code || 'original' }));
+    state.captionLang = reply.language && reply.language !== 'original' ? reply.language : '';
+    fillLanguages(reply);
+    showMessage('');
+  } catch (error) {
+    showMessage(t(state.lang, 'rpcFailed', { error: error?.message || String(error) }));
+    $('caption-language').value = state.captionLang;
+  }
+  for (const segment of store.segments.values()) renderSegment(segment, false);
+}
+
+async function showSoFar() {
+  const button = $('so-far');
+  button.setAttribute('aria-busy', 'true');
+  try {
+    const reply = await rpc(RPC.soFar, JSON.stringify({ language: state.captionLang || state.lang }));
+    const points = Array.isArray(reply.points) ? reply.points : [];
+    const list = $('so-far-points');
+    list.replaceChildren();
+    for (const point of points) {
+      const li = document.createElement('li');
+      const at = Math.max(0, Number(point.at) || 0);
+      li.textContent = `[${Math.floor(at / 60)}:${String(Math.floor(at % 60)).padStart(2, '0')}] ${point.speaker}: ${point.point}`;
+      const quote = document.createElement('q');
+      quote.textContent = point.quote;
+      li.append(' ', quote);
+      list.appendChild(li);
+    }
+    $('so-far-note').textContent = points.length
+      ? reply.generated === 'llm' ? '' : t(state.lang, 'soFarLatest')
+      : t(state.lang, 'soFarEmpty');
+    $('so-far-panel').hidden = false;
+    $('so-far-title').focus();
+  } catch (error) {
+    showMessage(t(state.lang, 'rpcFailed', { error: error?.message || String(error) }));
+  } finally {
+    button.removeAttribute('aria-busy');
+  }
 }
 
 function updateDownloads() {
@@ -176,14 +258,7 @@ function download(kind) {
 async function onTextStream(reader, participantInfo) {
   const attrs = reader.info.attributes || {};
   const text = await reader.readAll();
-  render(
-    store.upsert({
-      id: attrs['lk.segment_id'] || reader.info.id,
-      identity: participantInfo.identity,
-      text,
-      final: attrs['lk.transcription_final'] === 'true',
-    }),
-  );
+  render(store.upsert(fromStream(attrs['lk.segment_id'] || reader.info.id, participantInfo.identity, text, attrs)));
 }
 
 function onData(payload, _participant, _kind, topic) {
@@ -236,8 +311,11 @@ function syncWithAgent() {
     // The agent may join after us (dispatch on demand): retry until it answers.
     for (let attempt = 0; !state.synced && room.state === ConnectionState.Connected; attempt++) {
       try {
-        applyStatus(await rpc(RPC.status));
+        const status = await rpc(RPC.status);
+        applyStatus(status);
         state.synced = true;
+        fillLanguages(status.translation);
+        if (config.captions && !state.captionLang) await setCaptionLanguage(config.captions);
         const loaded = await fetchHistory();
         if (loaded) showMessage(t(state.lang, 'historyLoaded', { n: loaded }));
       } catch (error) {
@@ -281,6 +359,12 @@ async function main() {
   $('stop').addEventListener('click', () => control('stop'));
   $('download-vtt').addEventListener('click', () => download('vtt'));
   $('download-txt').addEventListener('click', () => download('txt'));
+  $('caption-language').addEventListener('change', (event) => setCaptionLanguage(event.target.value));
+  $('so-far').addEventListener('click', showSoFar);
+  $('so-far-close').addEventListener('click', () => {
+    $('so-far-panel').hidden = true;
+    $('so-far').focus();
+  });
   $('opt-out').addEventListener('change', async (event) => {
     await room.localParticipant.setAttributes({ [ATTR_OPT_OUT]: event.target.checked ? 'true' : 'false' });
   });

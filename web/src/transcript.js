@@ -6,6 +6,12 @@ export class CaptionStore {
   constructor() {
     this.segments = new Map(); // segment id -> segment
     this.order = []; // segment ids in order of first appearance
+    this.translations = new Map(); // original segment id -> Map(language -> text)
+  }
+
+  /** The translation of segment ``id`` into ``language`` received so far, or ''. */
+  translation(id, language) {
+    return this.translations.get(id)?.get(language) || '';
   }
 
   /**
@@ -15,6 +21,14 @@ export class CaptionStore {
    */
   upsert(update) {
     if (!update || !update.id) return null;
+    if (update.originalId) {
+      // A translation of a final (sent only to listeners who asked for its language): kept
+      // beside its original, never a caption of its own (not in finals(), not in downloads).
+      if (!this.translations.has(update.originalId)) this.translations.set(update.originalId, new Map());
+      this.translations.get(update.originalId).set(update.language, update.text || '');
+      const original = this.segments.get(update.originalId) || null;
+      return { segment: original, created: false, becameFinal: false, translation: update.language };
+    }
     let segment = this.segments.get(update.id);
     const created = !segment;
     if (created) {
@@ -114,6 +128,21 @@ export function fromCaptionMessage(message, receivedAt = Date.now() / 1000) {
     start: typeof message.start === 'number' ? message.start : undefined,
     end: typeof message.end === 'number' ? message.end : undefined,
     language: typeof message.language === 'string' ? message.language : '',
+    ...(typeof message.translated_from === 'string' && typeof message.original_segment_id === 'string'
+      ? { originalId: message.original_segment_id, translatedFrom: message.translated_from }
+      : {}),
     receivedAt,
   };
+}
+
+/** A text stream's attributes as a store update (translations carry greffier.translated_from). */
+export function fromStream(id, identity, text, attributes) {
+  const update = { id, identity, text, final: attributes['lk.transcription_final'] === 'true' };
+  const language = attributes['greffier.language'];
+  if (attributes['greffier.translated_from'] && language && id.endsWith(`.${language}`)) {
+    update.originalId = id.slice(0, -language.length - 1);
+    update.language = language;
+    update.translatedFrom = attributes['greffier.translated_from'];
+  }
+  return update;
 }

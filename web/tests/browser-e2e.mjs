@@ -10,7 +10,8 @@
 // Environment: SPEAKER_URL, VIEWER_URL (full page URLs with tokens), FAKE_AUDIO (WAV path),
 // LATE_URL (optional: a third page that joins after the first captions), SPEAKER_IDENTITY, EXPECT_WORDS (comma separated, all must appear in page 2 under that speaker),
 // ARTIFACTS (folder for screenshots and console logs), CHROMIUM (default /usr/bin/chromium),
-// TIMEOUT_MS (default 120000).
+// TIMEOUT_MS (default 120000), TRANSLATE_LANG (optional: pick that caption language, then open
+// "the meeting so far").
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -179,6 +180,32 @@ try {
   await viewer.waitForSelector('#status[data-state="active"]', { timeout: 30_000 });
   states.push(await viewer.$eval('#status', (el) => [el.dataset.state, el.textContent.trim()]));
 
+  // 3b. Captions in another language (TRANSLATE_LANG): the listener picks it, new finals come
+  // translated with the original on demand; then the meeting so far.
+  let translated = null;
+  if (env.TRANSLATE_LANG) {
+    await viewer.waitForSelector('#caption-language:not([disabled])', { timeout: 30_000 });
+    await viewer.selectOption('#caption-language', env.TRANSLATE_LANG);
+    await viewer.waitForSelector('#captions li.caption.translated', { timeout });
+    translated = await viewer.$eval('#captions li.caption.translated', (li) => ({
+      identity: li.dataset.speakerIdentity,
+      text: li.querySelector('.text').textContent,
+      lang: li.querySelector('.text').getAttribute('lang'),
+      original: li.querySelector('.original-text').textContent,
+      summary: li.querySelector('.original summary').textContent,
+      originalShown: !li.querySelector('.original').hidden,
+    }));
+    await viewer.click('#so-far');
+    await viewer.waitForSelector('#so-far-panel:not([hidden]) #so-far-points li', { timeout: 30_000 });
+    // Captions said before the choice stay in the original, with no "Original" line under them.
+    translated.untranslatedShowOriginal = await viewer.$$eval('#captions li.caption:not(.translated)', (items) =>
+      items.some((li) => li.querySelector('.original').getBoundingClientRect().height > 0),
+    );
+    translated.soFar = await viewer.$$eval('#so-far-points li', (items) => items.map((li) => li.textContent));
+    translated.soFarFocused = await viewer.evaluate(() => document.activeElement?.id);
+    await viewer.screenshot({ path: join(artifacts, 'viewer-translated.png') });
+  }
+
   // 4. Text size and the French interface.
   const sizeBefore = await viewer.$eval('#captions', (el) => parseFloat(getComputedStyle(el).fontSize));
   await viewer.click('#larger');
@@ -200,6 +227,7 @@ try {
     downloads,
     late,
     states,
+    translated,
     sizeBefore,
     sizeAfter,
     french,

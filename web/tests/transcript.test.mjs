@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { STRINGS, pickLanguage, t } from '../src/i18n.js';
-import { CaptionStore, fromCaptionMessage, toText, toWebVTT, vttTime } from '../src/transcript.js';
+import { CaptionStore, fromCaptionMessage, fromStream, toText, toWebVTT, vttTime } from '../src/transcript.js';
 
 test('interim then final share a segment; a late interim never downgrades the final', () => {
   const store = new CaptionStore();
@@ -43,4 +43,24 @@ test('interface languages: same keys, parameter first, then the browser, then En
   assert.equal(pickLanguage(null, 'fr-CA'), 'fr');
   assert.equal(pickLanguage('de', 'es'), 'en');
   assert.equal(t('fr', 'connected', { room: 'r1' }), 'Connecté à la salle r1');
+});
+
+test('translations sit beside their original: never a caption of their own', () => {
+  const store = new CaptionStore();
+  store.upsert({ id: 'TR_1-0', identity: 'john', text: 'Good morning.', final: true, language: 'en' });
+  const attrs = { 'lk.transcription_final': 'true', 'greffier.language': 'fr', 'greffier.translated_from': 'en' };
+  const viaStream = store.upsert(fromStream('TR_1-0.fr', 'john', 'Bonjour.', attrs));
+  assert.equal(viaStream.translation, 'fr');
+  assert.equal(viaStream.segment.id, 'TR_1-0');
+  assert.equal(store.translation('TR_1-0', 'fr'), 'Bonjour.');
+  const viaJson = fromCaptionMessage({
+    type: 'caption', segment_id: 'TR_1-0.de', text: 'Guten Morgen.', final: true, language: 'de',
+    translated_from: 'en', original_segment_id: 'TR_1-0', speaker: { identity: 'john', name: 'John' },
+  });
+  store.upsert(viaJson);
+  assert.equal(store.translation('TR_1-0', 'de'), 'Guten Morgen.');
+  assert.deepEqual(store.finals().map((s) => s.id), ['TR_1-0']);
+  assert.equal(store.translation('TR_1-0', 'es'), '');
+  // An original's plain stream is not mistaken for a translation.
+  assert.equal(fromStream('TR_1-1', 'john', 'Hi.', { 'lk.transcription_final': 'true' }).originalId, undefined);
 });
