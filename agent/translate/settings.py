@@ -20,14 +20,18 @@ DEFAULT_TARGETS = ("fr", "en", "de", "es", "it", "nl", "pt")
 @dataclass(frozen=True)
 class TranslateSettings:
     backend: Backend = "off"
-    llm: LLMSettings = field(default_factory=lambda: LLMSettings(base_url=""))
+    llm: LLMSettings = field(default_factory=lambda: LLMSettings(base_url="", max_parallel=2))
     targets: tuple[str, ...] = DEFAULT_TARGETS  # languages a listener may ask for
-    max_in_flight: int = 2  # translations running at once, per room
     max_queued: int = 32  # waiting behind them; beyond, the oldest is skipped (and counted)
     max_languages: int = 4  # target languages served at once in a room
     # Earlier (caption, translation) turns given: 1 measured best with a 1.5 B model (README).
     context_sentences: int = 1
     max_tokens: int = 256
+
+    @property
+    def max_in_flight(self) -> int:
+        """Translations running at once, per room (TRANSLATE_MAX_IN_FLIGHT): the client's limit."""
+        return self.llm.max_parallel
 
     @property
     def enabled(self) -> bool:
@@ -61,7 +65,6 @@ class TranslateSettings:
             backend=backend,  # type: ignore[arg-type]
             llm=llm,
             targets=targets or DEFAULT_TARGETS,
-            max_in_flight=llm.max_parallel,
             max_queued=env_int("TRANSLATE_MAX_QUEUED", 32, minimum=1, maximum=10_000),
             max_languages=env_int("TRANSLATE_MAX_LANGUAGES", 4, minimum=1, maximum=32),
             context_sentences=env_int("TRANSLATE_CONTEXT_SENTENCES", 1, minimum=0, maximum=20),

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import pytest
 
 from agent.config import ConfigError
+from agent.minutes.settings import LLMSettings
 from agent.translate import LanguageRequests, LLMTranslator, TranslateSettings, TranslationService
 from agent.translate.prompt import clean_translation, translation_messages
 from agent.translate.service import Translation
@@ -112,7 +113,7 @@ async def test_each_final_once_per_language_never_its_own_with_context() -> None
 
 async def test_bounded_under_load_and_failures_stay_inside(caplog: pytest.LogCaptureFixture) -> None:
     out: list[Translation] = []
-    settings = TranslateSettings(backend="llm", max_in_flight=1, max_queued=4)
+    settings = TranslateSettings(backend="llm", llm=LLMSettings(base_url="", max_parallel=1), max_queued=4)
     service = TranslationService(SlowTranslator(delay=0.02), settings, out.append)
     for i in range(20):
         service.submit(Final(f"Sentence {i}.", "fr"), ["en", "de"])
@@ -128,10 +129,8 @@ async def test_bounded_under_load_and_failures_stay_inside(caplog: pytest.LogCap
 
 async def test_llm_translator_over_http(scripted_llm: ScriptedLLM) -> None:
     scripted_llm.answer = lambda msgs: ' "Good morning everyone." '
-    settings = TranslateSettings(backend="llm")
-    settings = TranslateSettings(
-        backend="llm", llm=type(settings.llm)(base_url=scripted_llm.base_url, response_format="none")
-    )
+    llm = LLMSettings(base_url=scripted_llm.base_url, response_format="none")
+    settings = TranslateSettings(backend="llm", llm=llm)
     translator = LLMTranslator(settings)
     try:
         text = await translator.translate("Bonjour à tous.", "fr", "en", [("Avant.", "Before.")])
