@@ -23,7 +23,7 @@ MAX_OUTPUT = 256
 def llama_env(server: LlamaServer) -> dict[str, str]:
     return {"LLM_BASE_URL": server.base_url, "LLM_MODEL": "smollm2",
             "LLM_CONTEXT_TOKENS": str(server.n_ctx), "LLM_MAX_OUTPUT_TOKENS": str(MAX_OUTPUT),
-            "LLM_MAX_PARALLEL": "2", "LLM_TIMEOUT": "240", "LLM_RETRIES": "1",
+            "LLM_MAX_PARALLEL": "1", "LLM_TIMEOUT": "240", "LLM_RETRIES": "1",
             "LLM_RESPONSE_FORMAT": "auto"}
 
 
