@@ -2,11 +2,16 @@
 
 Records every ``lk.transcription`` text stream (text, attributes, sender identity), every JSON
 caption on ``greffier.captions`` and every status message, each with its arrival time.
+
+Streams are kept in the order they opened, which is the order they were sent: the Python SDK reads
+each stream's chunks through its own request, so two short streams may finish out of order.
 """
 
 from __future__ import annotations
 
 import asyncio
+import bisect
+import itertools
 import json
 import time
 from collections.abc import Callable
@@ -29,6 +34,7 @@ class StreamCaption:
     final: bool
     received_at: float
     attributes: dict[str, str] = field(default_factory=dict)
+    opened: int = 0  # rank of the stream's header among those this reader saw
 
 
 @dataclass
@@ -58,6 +64,7 @@ class CaptionReader:
         self.log = CaptionLog()
         self.on_caption = on_caption
         self._tasks: set[asyncio.Task[None]] = set()
+        self._opened = itertools.count()
         room.register_text_stream_handler(TOPIC_TRANSCRIPTION, self._on_text_stream)
         room.on("data_received", self._on_data)
         room.on("transcription_received", self._on_legacy)
@@ -70,11 +77,11 @@ class CaptionReader:
         return reader
 
     def _on_text_stream(self, reader: rtc.TextStreamReader, sender: str) -> None:
-        task = asyncio.ensure_future(self._read(reader, sender))
+        task = asyncio.ensure_future(self._read(reader, sender, next(self._opened)))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _read(self, reader: rtc.TextStreamReader, sender: str) -> None:
+    async def _read(self, reader: rtc.TextStreamReader, sender: str, opened: int) -> None:
         text = await reader.read_all()
         attrs = reader.info.attributes or {}
         caption = StreamCaption(
@@ -85,8 +92,9 @@ class CaptionReader:
             final=attrs.get("lk.transcription_final") == "true",
             received_at=time.time(),
             attributes=dict(attrs),
+            opened=opened,
         )
-        self.log.streams.append(caption)
+        bisect.insort(self.log.streams, caption, key=lambda c: c.opened)
         if self.on_caption:
             self.on_caption(caption)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -19,10 +20,35 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 INSTALL_SCRIPT = REPO_ROOT / "scripts" / "install-livekit-server.sh"
 
 
+# Below Linux's ephemeral range (32768-60999): a port the kernel handed out for bind(0) is also one
+# it may give the next outgoing connection, which took a worker's metrics port in a CI run.
+_PORTS = range(20000, 32000)
+_handed_out: set[int] = set()
+
+
 def free_port(kind: int = socket.SOCK_STREAM) -> int:
-    with socket.socket(socket.AF_INET, kind) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A port free on every address now, not yet given to this process, outside the ephemeral range."""
+    for _ in range(200):
+        port = random.choice(_PORTS)
+        if port in _handed_out:
+            continue
+        try:
+            _try_bind(port, kind)
+        except OSError:
+            continue
+        _handed_out.add(port)
+        return port
+    raise RuntimeError("no free port found between 20000 and 32000")
+
+
+def _try_bind(port: int, kind: int) -> None:
+    try:
+        sock = socket.socket(socket.AF_INET6, kind)
+        address: tuple[str, int] = ("::", port)  # dual-stack, as the servers bind
+    except OSError:  # no IPv6 here
+        sock, address = socket.socket(socket.AF_INET, kind), ("0.0.0.0", port)
+    with sock:
+        sock.bind(address)
 
 
 def find_binary(install: bool = True) -> Path:

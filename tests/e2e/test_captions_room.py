@@ -71,7 +71,7 @@ async def test_two_speakers_overlapping_get_their_own_captions(livekit_server, c
     # Interim updates precede the final of the same segment, and share its id.
     for caption in reader.log.finals():
         same = [c for c in reader.log.streams if c.segment_id == caption.segment_id]
-        assert same[-1].final and same[-1] is caption
+        assert same[-1].final and same[-1] is caption, [(c.opened, c.final, c.text) for c in same]
         assert all(c.sender == caption.sender for c in same)
     assert sum(1 for c in reader.log.streams if not c.final) > len(reader.log.finals())
     track_ids = {c.sender: c.track_id for c in reader.log.finals()}

@@ -10,7 +10,6 @@ import hmac
 import importlib.util
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -25,6 +24,7 @@ import httpx
 import pytest
 from aiohttp import web
 
+from agent.demo.livekit_server import free_port
 from agent.minutes.settings import MinutesSettings
 from agent.transcript.journal import Journal
 from agent.transcript.segment import Segment
@@ -50,12 +50,6 @@ SENTENCES_FR = [
     "Nous avons décidé d'abandonner l'ancien client mobile.",
     "La couverture de tests du module de facturation reste trop faible.",
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
