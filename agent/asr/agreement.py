@@ -56,6 +56,29 @@ def drop_overlap(
     return hyp
 
 
+def past_committed(
+    committed: Sequence[Word], words: list[Word], committed_end: float, tolerance: float = 0.4
+) -> list[Word]:
+    """The words of a decode that heard the committed ones again (a final), after them.
+
+    Aligned by text first: when the committed words' last one is found in the decode about where
+    it was heard, the cut is right after it, so a word said twice ("Hello. Hello.") is kept even
+    when its timestamps touch the committed end. Otherwise (the decode heard the committed tail
+    differently) by time.
+    """
+    if not committed:
+        return list(words)
+    a = [norm(w.text) for w in committed]
+    b = [norm(w.text) for w in words]
+    for block in reversed(SequenceMatcher(None, a, b, autojunk=False).get_matching_blocks()):
+        if block.size and block.a + block.size == len(a):
+            last = words[block.b + block.size - 1]
+            if abs(last.end - committed_end) <= tolerance:
+                return words[block.b + block.size :]
+            break
+    return [w for w in words if w.end > committed_end + 0.05]
+
+
 def similar(a: str, b: str, ratio: float = 0.75) -> bool:
     return bool(a) and bool(b) and SequenceMatcher(None, a, b).ratio() >= ratio
 

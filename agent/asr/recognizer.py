@@ -9,7 +9,8 @@ the faster-than-real-time simulation of ``transcribe --stream``.
 Policy (after whisper_streaming's LocalAgreement-2): every ``chunk_seconds`` of new speech the
 buffer since the last cut is re-decoded, conditioned on committed text; the longest prefix on
 which two consecutive hypotheses agree is committed. The end of speech (VAD) decodes once more and
-commits everything as the segment's final. A buffer longer than ``max_buffer_seconds`` is cut at
+commits the words after the agreed ones as the segment's final (``ASR_FINAL_POLICY=redecode``: the
+final replaces the agreed words too). A buffer longer than ``max_buffer_seconds`` is cut at
 the last committed sentence end (or, failing that, the last committed word), which closes the
 current segment with a final, so memory and decode cost stay bounded in a monologue.
 """
@@ -29,6 +30,7 @@ from agent.asr.agreement import (
     drop_overlap,
     join_words,
     norm,
+    past_committed,
     strip_repetitions,
     trim_tail,
 )
@@ -254,10 +256,10 @@ class StreamingRecognizer:
             fresh = drop_overlap(self._committed, words, self._committed_end)
             events: list[TranscriptEvent] = []
             if job.kind == "final":
-                # The final decode heard the whole segment (committed words are always inside
-                # the buffer): it settles the text, replacing what interim agreement committed.
                 whole = [w for w in words if w.start >= self._floor - 0.05]
-                if whole:
+                if whole and self.settings.final_policy == "redecode":
+                    # The final decode heard the whole segment (committed words are always
+                    # inside the buffer): it settles the text, replacing what agreement committed.
                     earlier, self._committed = self._committed, []
                     self._commit(whole, now)
                     # Words the final kept as they were stay committed from when they were.
@@ -266,6 +268,11 @@ class StreamingRecognizer:
                             self._committed[i] = dataclasses.replace(
                                 new, committed_at=old.committed_at, first_seen=old.first_seen
                             )
+                elif whole:
+                    # Committed words stay: two decodes agreed on them, and a beam-5 final over
+                    # the whole utterance misheard some of them ("whisky" -> "ski"). It adds the
+                    # words after them.
+                    self._commit(past_committed(self._committed, whole, self._committed_end), now)
                 else:
                     # The final decode found nothing where the interims heard words (a guard
                     # dropped a derailed decode, such as one echoing its prompt): keep what the

@@ -1,4 +1,11 @@
-from agent.asr.agreement import common_prefix, drop_overlap, join_words, norm, strip_repetitions
+from agent.asr.agreement import (
+    common_prefix,
+    drop_overlap,
+    join_words,
+    norm,
+    past_committed,
+    strip_repetitions,
+)
 from agent.asr.events import Word
 
 
@@ -25,6 +32,22 @@ def test_drop_overlap_by_time_and_by_text() -> None:
     # Boundary timestamps drift: the repeated tail word is dropped by text.
     shifted = [Word(" meet", 0.85, 1.1), *words("on monday", start=1.1)]
     assert join_words(drop_overlap(committed, shifted, 0.9)) == "on monday"
+
+
+def test_a_final_adds_only_what_follows_the_committed_words() -> None:
+    committed = words("portez ce vieux whisky aux juges")  # ends at 1.8
+    final = words("portez ce vieux ski aux juges blancs qui fume")  # misheard one committed word
+    assert join_words(past_committed(committed, final, 1.8)) == "blancs qui fume"
+    # The committed tail itself misheard: cut by time.
+    final = words("portez ce vieux whisky aux juge blancs qui fume")
+    assert join_words(past_committed(committed, final, 1.8)) == "blancs qui fume"
+    # A word said twice, the second touching the committed end, is speech.
+    assert join_words(past_committed(words("hello"), words("hello hello", step=0.3), 0.3)) == "hello"
+    # The same word much later is not where the committed one was heard: cut by time.
+    committed = words("i need the")  # ends at 0.9
+    final = words("i need a design of the room")
+    assert join_words(past_committed(committed, final, 0.9)) == "design of the room"
+    assert join_words(past_committed([], final, 0.0)) == join_words(final)
 
 
 def test_strip_repetitions_keeps_legit_doubles() -> None:

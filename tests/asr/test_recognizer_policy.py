@@ -7,6 +7,8 @@ window, with the last word garbled as a real decoder does with a word cut in hal
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -270,3 +272,39 @@ def test_no_early_final_under_back_pressure(vad_model) -> None:  # type: ignore[
     events = run_skipping(rec, audio, decoder)
     assert not [j for j in decoder.jobs if j.early]
     assert len([e for e in events if e.is_final]) == 2
+
+
+class MishearingFinal(ScriptedDecoder):
+    """Interims hear the script; the final decode mishears its second word ("whisky" -> "ski")."""
+
+    def __call__(self, job: DecodeJob) -> Hypothesis:
+        hyp = super().__call__(job)
+        if job.kind != "final":
+            return hyp
+        words = list(hyp.words)
+        if len(words) > 1:
+            words[1] = dataclasses.replace(words[1], text=" MISHEARD")
+        return dataclasses.replace(hyp, words=words)
+
+
+@pytest.mark.parametrize("policy", ["keep", "redecode"])
+def test_a_final_keeps_the_agreed_words_unless_told_to_redecode(vad_model, policy) -> None:  # type: ignore[no-untyped-def]
+    audio, timeline = gapped()
+    settings = AsrSettings(model="scripted", final_policy=policy)
+    rec = StreamingRecognizer(vad_model, settings, stream_id="keep")
+    events = run(rec, audio, MishearingFinal(timeline))
+    kept, revised = 0, 0
+    for final in (e for e in events if e.is_final):
+        interims = [e for e in events if e.segment_id == final.segment_id and not e.is_final]
+        if not interims or not interims[-1].stable_words:
+            continue  # nothing agreed before the end: the final decides alone
+        agreed = [norm(w.text) for w in interims[-1].words[: interims[-1].stable_words]]
+        said = [norm(w.text) for w in final.words[: len(agreed)]]
+        kept += said == agreed
+        revised += said != agreed
+    if policy == "keep":
+        assert kept >= 3 and revised == 0
+    else:
+        assert revised >= 1
+    # Either way the final closes every segment its interims opened.
+    assert {e.segment_id for e in events} == {e.segment_id for e in events if e.is_final}
