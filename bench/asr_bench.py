@@ -360,11 +360,12 @@ def run_streaming(
     *,
     progress: Callable[[float], None] | None = None,
     on_job: Callable[[DecodeJob], None] | None = None,
+    cost: Callable[[DecodeJob, Any], float] | None = None,
 ) -> dict:
     counting = CountingDecoder(decoder, on_job)
     wall0, cpu0 = time.perf_counter(), _usage_cpu()
     events = simulate_stream(
-        clip.audio, decoder, vad_model, settings, progress=progress, decode=counting.decode_job
+        clip.audio, decoder, vad_model, settings, progress=progress, decode=counting.decode_job, cost=cost
     )
     wall, cpu = time.perf_counter() - wall0, _usage_cpu() - cpu0
     finals = [e for e in events if e.is_final]

@@ -38,11 +38,15 @@ def simulate_stream(
     progress: Callable[[float], None] | None = None,
     language: str | None = None,
     decode: DecodeFn | None = None,
+    cost: Callable[[DecodeJob, Hypothesis], float] | None = None,
 ) -> list[TranscriptEvent]:
     """Return every event. ``pace`` None runs as fast as the CPU allows; ``pace`` N also paces the
     feed at N x real time with sleeps (1 = a live stream). Either way a decode advances the
     simulated clock by the wall time it took, so latencies are those of a real-time stream.
-    ``decode`` replaces the engine's (``redecode.decode_job`` on ``decoder``), to observe it."""
+    ``decode`` replaces the engine's (``redecode.decode_job`` on ``decoder``), to observe it.
+    ``cost`` gives the seconds a decode takes on the simulated clock instead of its wall time: a
+    fixed cost model makes a run independent of the machine's load (the same interims, so the
+    same words), which comparisons of accuracy need."""
     if decode is None:
         decode = lambda job, votes: redecode.decode_job(decoder, job, votes)  # noqa: E731
     rec = StreamingRecognizer(vad_model, settings, stream_id="file", language=language)
@@ -88,7 +92,7 @@ def simulate_stream(
             emit(rec.apply(job, None, clock))
             continue
         hyp = decode(job, rec.languages)
-        clock = max(clock, fed / SAMPLE_RATE) + hyp.seconds
+        clock = max(clock, fed / SAMPLE_RATE) + (cost(job, hyp) if cost else hyp.seconds)
         feed_until(clock)
         emit(rec.apply(job, hyp, max(clock, job.end_sample / SAMPLE_RATE)))
     return events

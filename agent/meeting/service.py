@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import contextlib
-import os
 import threading
 from pathlib import Path
 
@@ -20,13 +18,14 @@ from agent.logs import get_logger
 from agent.meeting.deliver import process_outbox
 from agent.meeting.finish import finish_meeting, recover_unfinished
 from agent.minutes.settings import MinutesSettings
+from agent.priority import BACKGROUND_NICENESS, yield_to_captions
 
 logger = get_logger(__name__)
 
 OUTBOX_EVERY = 30.0
 RECOVER_EVERY = 120.0
 EXIT_WAIT = 600.0
-MINUTES_NICENESS = 10  # Linux nice value of the minutes threads (the rooms stay at the process's)
+MINUTES_NICENESS = BACKGROUND_NICENESS  # Linux nice value of the minutes threads
 
 async def _housekeeping(settings: MinutesSettings) -> None:
     since_recover = RECOVER_EVERY
@@ -41,15 +40,6 @@ async def _housekeeping(settings: MinutesSettings) -> None:
             logger.exception("minutes housekeeping failed; retrying later")
         await asyncio.sleep(OUTBOX_EVERY)
         since_recover += OUTBOX_EVERY
-
-
-def yield_to_captions() -> None:
-    """Lower the calling thread's CPU priority (Linux nice is per thread; threads it starts, such
-    as onnxruntime's, inherit it). Raising one's own niceness needs no privilege."""
-    with contextlib.suppress(OSError, AttributeError):
-        tid = threading.get_native_id()
-        current = os.getpriority(os.PRIO_PROCESS, tid)
-        os.setpriority(os.PRIO_PROCESS, tid, max(current, MINUTES_NICENESS))
 
 
 def new_minutes_loop() -> asyncio.AbstractEventLoop:

@@ -58,15 +58,21 @@ def _model_path() -> str:
             "LLM_MODEL_PATH is invalid with LLM_BASE_URL set: expected one of them (a local GGUF"
             " model or an OpenAI-compatible server)"
         )
+    return gguf_file("LLM_MODEL_PATH", path)
+
+
+def gguf_file(variable: str, path: str) -> str:
+    """The resolved path of a GGUF model that llama.cpp (xllamacpp) can run here, or a
+    ``ConfigError`` naming ``variable``."""
     file = Path(path)
     if not file.is_file():
-        raise ConfigError(f"LLM_MODEL_PATH={path!r} is invalid: expected an existing .gguf file")
+        raise ConfigError(f"{variable}={path!r} is invalid: expected an existing .gguf file")
     with file.open("rb") as f:
         if f.read(4) != b"GGUF":
-            raise ConfigError(f"LLM_MODEL_PATH={path!r} is invalid: expected a GGUF model file")
+            raise ConfigError(f"{variable}={path!r} is invalid: expected a GGUF model file")
     if importlib.util.find_spec("xllamacpp") is None:
         raise ConfigError(
-            "LLM_MODEL_PATH is set but xllamacpp is not installed: expected"
+            f"{variable} is set but xllamacpp is not installed: expected"
             " `pip install xllamacpp` (scripts/install-llm-runtime.sh)"
         )
     return str(file.resolve())

@@ -149,12 +149,12 @@ class RoomSession:
             )
         self.publisher = CaptionPublisher(room, legacy=self.room_settings.legacy_transcription)
         self.translation = RoomTranslation(room, self.room_settings.translate, self.publisher)
-        translate = self.room_settings.translate
         publisher = self.publisher
         self.so_far = MeetingSoFar(
             lambda: publisher.history,
-            translate.llm if translate.enabled else self.minutes_settings.llm,
+            self.minutes_settings.llm,
             started_at=time.time(),
+            endpoint=self.translation.endpoint if self.room_settings.translate.enabled else None,
         )
         config = room_config(self.metadata(room.metadata))
         self.room_language = language_code(config.get("language"))

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -57,10 +57,13 @@ class MeetingSoFar:
         *,
         started_at: float,
         refresh_s: float = 120.0,
+        endpoint: Callable[[], Awaitable[LLMSettings | None]] | None = None,
     ) -> None:
+        """``endpoint``, when given, names the LLM at each summary instead of ``llm`` (a local
+        model's address is known only once it is loaded)."""
         self._history = history
-        # The minutes' JSON schema is not this answer's: plain JSON asked for in the prompt.
-        self._llm = replace(llm, response_format="none") if llm is not None and llm.base_url else None
+        self._llm = llm if llm is not None and llm.base_url else None
+        self._endpoint = endpoint
         self._started_at = started_at
         self.refresh_s = refresh_s
         self._cache: dict[str, tuple[float, int, dict[str, Any]]] = {}  # language → (at, n, answer)
@@ -84,10 +87,12 @@ class MeetingSoFar:
         segments = [segment_from_caption(c) for c in finals]
         points: list[dict[str, Any]] = []
         generated = "extractive"
-        if self._llm is not None and segments:
+        if (self._llm is not None or self._endpoint is not None) and segments:
             try:
-                points = await self._summarise(segments, language)
-                generated = "llm"
+                llm = await self._endpoint() if self._endpoint is not None else self._llm
+                if llm is not None and llm.base_url:
+                    points = await self._summarise(llm, segments, language)
+                    generated = "llm"
             except LLMError as exc:
                 logger.warning("meeting-so-far summary failed: %s; giving the latest captions", exc)
         if generated == "extractive":
@@ -106,13 +111,16 @@ class MeetingSoFar:
             points.pop(0)
         return result
 
-    async def _summarise(self, segments: list[Segment], language: str) -> list[dict[str, Any]]:
+    async def _summarise(
+        self, llm: LLMSettings, segments: list[Segment], language: str
+    ) -> list[dict[str, Any]]:
         lines = transcript_lines(segments, self._started_at)
         text = "\n".join(lines)[-MAX_TRANSCRIPT_CHARS:]
         system = SYSTEM.format(n=MAX_POINTS, language=language_name(language, language))
         user = f"<transcript>\n{neutralize(text)}\n</transcript>"
         self.calls += 1
-        async with LLMClient(self._llm) as client:  # type: ignore[arg-type]
+        # The minutes' JSON schema is not this answer's: plain JSON asked for in the prompt.
+        async with LLMClient(replace(llm, response_format="none")) as client:
             result = await client.chat(messages(system, user), max_tokens=600)
         data = extract_json_object(result.text) or {}
         transcript = Transcript(segments, self._started_at)

@@ -9,9 +9,11 @@ from typing import Any
 from livekit import rtc
 
 from agent.logs import get_logger
+from agent.minutes.settings import LLMSettings
 from agent.room.captions import Caption, CaptionPublisher, TranslatedCaption
 from agent.room.limits import shown
 from agent.translate.llm import LLMTranslator
+from agent.translate.local import LocalTranslator
 from agent.translate.requests import LanguageRequests
 from agent.translate.service import Translation, TranslationService, Translator
 from agent.translate.settings import TranslateSettings
@@ -32,8 +34,18 @@ class RoomTranslation:
         self.publisher = publisher
         self.requests = LanguageRequests(settings.targets)
         self.service: TranslationService | None = None
+        self._local: LocalTranslator | None = None
         if settings.enabled:
+            if translator is None and settings.backend == "local":
+                translator = self._local = LocalTranslator(settings)
             self.service = TranslationService(translator or LLMTranslator(settings), settings, self._publish)
+
+    async def endpoint(self) -> LLMSettings | None:
+        """The endpoint "the meeting so far" may summarise with: the translation one (the local
+        model, loaded if needed), or None when translation is off."""
+        if self._local is not None:
+            return await self._local.endpoint()
+        return self.settings.llm if self.settings.backend == "llm" else None
 
     # -- listeners ---------------------------------------------------------------------------------
     def on_attributes(self, participant: rtc.RemoteParticipant) -> None:

@@ -12,6 +12,7 @@ _WHERE = {
     "ATTR_CAPTION_LANGUAGE": "requests",
     "LanguageRequests": "requests",
     "LLMTranslator": "llm",
+    "LocalTranslator": "local",
     "TranslateSettings": "settings",
     "Translation": "service",
     "TranslationService": "service",

