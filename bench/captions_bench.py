@@ -320,9 +320,12 @@ async def main_async(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     server = LocalLiveKitServer(log_path=out / "livekit-server.log").start()
-    translate = (
-        {"TRANSLATE_BACKEND": "llm", "TRANSLATE_LLM_BASE_URL": args.translate_url} if args.translate_url else {}
-    )
+    translate: dict[str, str] = {}
+    if args.translate_url:
+        translate = {"TRANSLATE_BACKEND": "llm", "TRANSLATE_LLM_BASE_URL": args.translate_url}
+    elif args.translate_model:  # the worker runs the model itself (TRANSLATE_BACKEND=local)
+        translate = {"TRANSLATE_BACKEND": "local", "TRANSLATE_MODEL_PATH": args.translate_model}
+    translating = bool(translate)
     worker, port = start_worker(
         server, out / "worker.log", agent="greffier-bench", model=args.model,
         MAX_ROOMS="1", DATA_DIR=str(out / "data"), ROOM_EMPTY_GRACE="1", **translate,
@@ -334,7 +337,7 @@ async def main_async(args: argparse.Namespace) -> int:
             print(f"running {n} speaker(s) for {args.seconds:.0f} s...", file=sys.stderr)
             r = await run_round(
                 server, "greffier-bench", n, args.seconds, port, psutil.Process(worker.pid),
-                args.translate_to if args.translate_url else "",
+                args.translate_to if translating else "",
             )  # fmt: skip
             rows.append(r)
             await asyncio.sleep(5.0)  # let the previous room wind down
@@ -383,7 +386,7 @@ async def main_async(args: argparse.Namespace) -> int:
         )
     print(f"\nLargest number of simultaneous speakers with words on screen p95 < 3 s: **{sustained}**")
     print(f"Largest number of simultaneous speakers whose streams all keep up with real time: **{keeps_up}**")
-    if args.translate_url:
+    if translating:
         for r in rows:
             d = r["translations"]
             p50, p95 = (f"{np.percentile(d, q):.2f}" if d else "–" for q in (50, 95))
@@ -424,6 +427,8 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=40.0)
     parser.add_argument("--out", default="artifacts/bench-captions")
     parser.add_argument("--translate-url", default="", help="an OpenAI-compatible /v1 URL: translation on")
+    parser.add_argument("--translate-model", default="",
+                        help="a GGUF file the worker translates with (TRANSLATE_BACKEND=local)")
     parser.add_argument("--translate-to", default="fr", help="the language the reader asks for")
     return asyncio.run(main_async(parser.parse_args()))
 

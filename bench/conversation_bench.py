@@ -121,11 +121,16 @@ def _no_prompt() -> Iterator[None]:
 
 
 VARIANTS = [
-    Variant("default", "as shipped (final keeps the agreed words, beam-5 final, prompt, 10 s window)"),
+    Variant("default", "as shipped (the final re-decodes the utterance, beam 5, prompt, 10 s window)"),
     Variant(
-        "redecode",
-        "the final replaces the agreed words (ASR_FINAL_POLICY=redecode, the policy before 2026-12-03)",
-        lambda s: dataclasses.replace(s, final_policy="redecode"),
+        "keep",
+        "the final keeps the words interims agreed on, adds what follows (ASR_FINAL_POLICY=keep)",
+        lambda s: dataclasses.replace(s, final_policy="keep"),
+    ),
+    Variant(
+        "merge",
+        "the final and the agreed words merged by word confidence (ASR_FINAL_POLICY=merge)",
+        lambda s: dataclasses.replace(s, final_policy="merge"),
     ),
     Variant("greedy-final", "greedy finals, as under load (WHISPER_FINAL_BEAM_SIZE=1)",
             lambda s: dataclasses.replace(s, final_beam_size=1)),
@@ -156,22 +161,27 @@ def pooled(rows: list[dict[str, Any]]) -> float:
 # in a 10 s window (README, "Under load"), growing with the window; a beam-5 final about 2.5
 # greedy decodes. Decodes advance the simulated clock by this instead of their wall time, so a run gets the
 # same interims on a loaded machine as on an idle one and variants differ only by their change.
-def decode_cost(settings: AsrSettings) -> Callable[[Any, Any], float]:
+# Repeat N runs with the costs scaled by SCALES[N]: other interim timings, the same model.
+SCALES = (1.0, 0.8, 1.25, 0.65, 1.5)
+
+
+def decode_cost(settings: AsrSettings, scale: float = 1.0) -> Callable[[Any, Any], float]:
     def cost(job: Any, hyp: Any) -> float:
         seconds = (job.end_sample - job.start_sample) / SAMPLE_RATE
         greedy = 0.10 + 0.03 * max(seconds, settings.window_min_seconds or 30.0)  # the encoder's window
         wide = job.kind == "final" and not job.loaded and settings.final_beam_size > 1
-        return greedy * (2.5 if wide else 1.0)
+        return scale * greedy * (2.5 if wide else 1.0)
 
     return cost
 
 
 def run_variant(
-    engine: SpeechEngine, clips: list[Clip], base: AsrSettings, variant: Variant, measured: bool
+    engine: SpeechEngine, clips: list[Clip], base: AsrSettings, variant: Variant, measured: bool,
+    scale: float = 1.0,
 ) -> list[dict[str, Any]]:
     settings = variant.change(base)
     rows = []
-    cost = None if measured else decode_cost(settings)
+    cost = None if measured else decode_cost(settings, scale)
     with variant.patch() if variant.patch else _nothing():
         for clip in clips:
             r = run_streaming(
@@ -243,7 +253,8 @@ def tables(clips: list[Clip], offline: list[dict[str, Any]], runs: dict[str, lis
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--variants", default=",".join(v.name for v in VARIANTS))
-    parser.add_argument("--repeats", type=int, default=1, help="runs per variant (timing moves the interims)")
+    parser.add_argument("--repeats", type=int, default=1,
+                        help="runs per variant, each with the decode costs scaled (other interims)")
     parser.add_argument("--clips", default="", help="comma list of clip names (default: all)")
     parser.add_argument("--out", default="artifacts/bench/conversation")
     parser.add_argument("--measured-clock", action="store_true",
@@ -268,9 +279,10 @@ def main(argv: list[str] | None = None) -> int:
         r = run_offline(engine.decoder, clip, language="en")
         offline.append({"clip": clip.name, "ref_words": ref_words(clip), "wer": r["wer"], "text": r["text"]})
     runs: dict[str, list[list[dict[str, Any]]]] = {v.name: [] for v in chosen}
-    for _ in range(args.repeats):
+    for rep in range(args.repeats):
         for variant in chosen:  # interleaved, so a load change hits every variant alike
-            runs[variant.name].append(run_variant(engine, clips, base, variant, args.measured_clock))
+            scale = SCALES[rep % len(SCALES)]
+            runs[variant.name].append(run_variant(engine, clips, base, variant, args.measured_clock, scale))
     table = tables(clips, offline, runs)
     clock = "decodes at their wall time" if args.measured_clock else "decodes at the fixed cost model"
     print(f"\nWhisper base int8 on {machine_info()['cpu_count']} cores, {clock}, {args.repeats} run(s) per variant,"

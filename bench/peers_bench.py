@@ -10,7 +10,7 @@ same model folder and the same audio, each system driven through its own client 
 - **WhisperLive** (Collabora) 0.10.0, faster_whisper backend, custom model folder (single-model
   mode): websocket, a JSON options message, float32 16 kHz frames, ``END_OF_AUDIO``; it answers
   with the last segments, ``completed`` or not. Like its own client, we keep completed segments,
-  show the last incomplete one, and hang up once the output has been quiet for a while.
+  show the last incomplete one, and send ``END_OF_AUDIO`` once the output has not changed for 15 s.
 - **WhisperLiveKit** 0.2.26, LocalAgreement policy on faster-whisper, ``--pcm-input`` (s16le
   frames, no ffmpeg), an empty frame to stop; it answers with ``lines`` (committed) and
   ``buffer_transcription`` (unconfirmed) until ``ready_to_stop``.
@@ -36,7 +36,7 @@ Metrics, the same for every system, measured on the client side:
 - **CPU s per audio s**: server process tree CPU (psutil) from the first frame to the last answer,
   divided by the audio fed (all streams). **peak RSS**: the process tree's, sampled every 0.1 s.
 
-    .venv/bin/python bench/peers_bench.py               # call + read clip, 1 and 2 streams (~15 min)
+    .venv/bin/python bench/peers_bench.py               # call + read clip, 1 and 2 streams (~12 min)
     .venv/bin/python bench/peers_bench.py --quick       # the call, 1 stream
     .venv/bin/python bench/peers_bench.py --streams 1,2 --clips call --systems greffier,whisperlive
 
@@ -80,7 +80,7 @@ from agent.timebase import SAMPLE_RATE
 BENCH = Path(__file__).resolve().parent
 LANGUAGE = "en"
 THREADS = 2
-QUIET_SECONDS = 6.0  # WhisperLive: hang up after this long without a change in the output ...
+QUIET_SECONDS = 15.0  # WhisperLive: hang up after this long without a change (as its client) ...
 MAX_DRAIN_SECONDS = 40.0  # ... or this long after the audio ended, whatever comes first
 SERVER_START_TIMEOUT = 240.0
 RUN_TIMEOUT = 300.0
@@ -490,7 +490,8 @@ class WhisperLiveKitPeer(Peer):
     spec = WHISPERLIVEKIT
     settings = ("LocalAgreement, faster-whisper backend (compute type auto = int8_float32, beam 5, "
                 "both hard-coded), VAC (Silero) on, min chunk 0.1 s, buffer trimming segment/15 s, "
-                "--pcm-input, OMP_NUM_THREADS=2")  # fmt: skip
+                "--pcm-input, OMP_NUM_THREADS=2; its server never enables faster-whisper's own VAD filter"
+                " (FasterWhisperASR.use_vad is not called), so every buffer the VAC passes is decoded")  # fmt: skip
 
     def command(self) -> list[str]:
         return [
@@ -613,6 +614,13 @@ async def _peer_streams(peer: Peer, audio: np.ndarray, n: int, paced: bool,
     return logs, wall
 
 
+def warm_up_audio(clip: Clip, seconds: float = 3.0) -> np.ndarray:
+    """The first seconds of speech of the clip (the call opens with 6.7 s of silence, which the
+    peers' VAD would drop without ever running the model)."""
+    start = int(min((s for s, _, _ in clip.utterances), default=0.0) * SAMPLE_RATE)
+    return clip.audio[start : start + int(seconds * SAMPLE_RATE)]
+
+
 def run_peer(peer: Peer, clip: Clip, n: int, workdir: Path) -> dict[str, Any]:
     """Start the server, warm it up with one short session, then N streams of the clip."""
     peer.port = free_port()
@@ -624,8 +632,9 @@ def run_peer(peer: Peer, clip: Clip, n: int, workdir: Path) -> dict[str, Any]:
         t_start = time.perf_counter()
         asyncio.run(_wait_port(peer.port, proc, SERVER_START_TIMEOUT))
         startup = time.perf_counter() - t_start
-        # Warm-up: 3 s through the protocol (WhisperLive loads its model on the first connection).
-        asyncio.run(_peer_streams(peer, clip.audio[: 3 * SAMPLE_RATE], 1, paced=False, monitor=None))
+        # Warm-up: 3 s of speech through the protocol, so that the first decode's one-off costs
+        # (WhisperLive loads its model on the first connection) fall outside the measured run.
+        asyncio.run(_peer_streams(peer, warm_up_audio(clip), 1, paced=False, monitor=None))
         monitor = ProcMonitor(proc.pid)
         load0 = os.getloadavg()[0]
         logs, wall = asyncio.run(asyncio.wait_for(
@@ -656,15 +665,16 @@ def greffier_settings() -> Any:
     return dataclasses.replace(AsrSettings.from_env(), model="base", language=LANGUAGE)
 
 
-def greffier_child(npy: str, n: int) -> int:
+def greffier_child(npz: str, n: int) -> int:
     """Child side: load the engine, warm up, say ready, wait for the go, stream, print the events."""
     from agent.asr.engine import SpeechEngine
 
-    audio = np.load(npy)
+    data = np.load(npz)
+    audio = data["audio"]
     settings = greffier_settings()
     engine = SpeechEngine(settings)
     decoder = engine.decoder
-    decoder.decode(audio[: 3 * SAMPLE_RATE], language=settings.language)  # as asr_bench: first decode
+    decoder.decode(data["warm_up"], language=settings.language)  # as asr_bench: the first decode
     ready = {"workers": decoder.workers, "threads": settings.threads_per_worker(decoder.workers),
              "compute_type": decoder.compute_type, "device": decoder.device,
              "beam": settings.beam_size, "final_beam": settings.final_beam_size,
@@ -708,12 +718,12 @@ def greffier_logs(events: list[list[Any]]) -> StreamLog:
 
 
 def run_greffier(clip: Clip, n: int, workdir: Path) -> dict[str, Any]:
-    npy = workdir / f"{clip.name}.npy"
-    np.save(npy, clip.audio)
+    npz = workdir / f"{clip.name}.npz"
+    np.savez(npz, audio=clip.audio, warm_up=warm_up_audio(clip))
     err_path = workdir / f"greffier-{clip.name}-{n}.log"
     with open(err_path, "w") as err:
         proc = subprocess.Popen(
-            [sys.executable, str(Path(__file__).resolve()), "--greffier-child", str(npy), "--streams", str(n)],
+            [sys.executable, str(Path(__file__).resolve()), "--greffier-child", str(npz), "--streams", str(n)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, text=True,
             env={**os.environ, "OMP_NUM_THREADS": str(THREADS)},
         )  # fmt: skip
@@ -829,7 +839,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-install", action="store_true", help="do not install a missing peer")
     parser.add_argument("--out", type=Path, default=BENCH / "results", help="folder for peers-<date>.md")
     parser.add_argument("--json", type=Path, default=None, help="also write every number to this file")
-    parser.add_argument("--greffier-child", metavar="NPY", help=argparse.SUPPRESS)
+    parser.add_argument("--greffier-child", metavar="NPZ", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     streams = [1] if args.quick else [int(s) for s in args.streams.split(",") if s.strip()]
     if args.greffier_child:
@@ -933,8 +943,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         notes.append(f"- {cls.spec.label}: {cls.settings}{cost}.")
     notes.append(
-        f"- WhisperLive does not flush at END_OF_AUDIO: like its own client we hang up after"
-        f" {QUIET_SECONDS:.0f} s without a change (its client waits 15 s) and keep its last partial as final text."
+        f"- WhisperLive does not flush at END_OF_AUDIO: like its own client we send it after"
+        f" {QUIET_SECONDS:.0f} s without a change in the output and keep its last partial as final text."
     )
     notes.append(
         f"- Ran {time.perf_counter() - started:.0f} s: `{' '.join(['bench/peers_bench.py', *(argv or sys.argv[1:])])}`."

@@ -79,6 +79,35 @@ def past_committed(
     return [w for w in words if w.end > committed_end + 0.05]
 
 
+def merge_by_confidence(
+    committed: Sequence[Word], final: Sequence[Word], keep_dropped: float = 0.7
+) -> list[Word]:
+    """The committed words, each stretch the final heard differently decided by confidence.
+
+    Where the final replaced agreed words, the side with the higher mean word probability wins;
+    words the final added are kept when it is at least even about them; agreed words the final
+    dropped stay only when they were confident (interims also agree on a hallucinated "I hate it").
+    """
+    a = [norm(w.text) for w in committed]
+    b = [norm(w.text) for w in final]
+    out: list[Word] = []
+    for tag, i1, i2, j1, j2 in SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        old, new = list(committed[i1:i2]), list(final[j1:j2])
+        if tag == "equal":
+            out += new
+        elif tag == "replace":
+            out += new if _confidence(new) >= _confidence(old) else old
+        elif tag == "insert":
+            out += new if _confidence(new) >= 0.5 else []
+        else:  # delete
+            out += old if _confidence(old) >= keep_dropped else []
+    return out
+
+
+def _confidence(words: Sequence[Word]) -> float:
+    return sum(w.probability for w in words) / len(words) if words else 0.0
+
+
 def similar(a: str, b: str, ratio: float = 0.75) -> bool:
     return bool(a) and bool(b) and SequenceMatcher(None, a, b).ratio() >= ratio
 

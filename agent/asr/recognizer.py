@@ -9,10 +9,11 @@ the faster-than-real-time simulation of ``transcribe --stream``.
 Policy (after whisper_streaming's LocalAgreement-2): every ``chunk_seconds`` of new speech the
 buffer since the last cut is re-decoded, conditioned on committed text; the longest prefix on
 which two consecutive hypotheses agree is committed. The end of speech (VAD) decodes once more and
-commits the words after the agreed ones as the segment's final (``ASR_FINAL_POLICY=redecode``: the
-final replaces the agreed words too). A buffer longer than ``max_buffer_seconds`` is cut at
-the last committed sentence end (or, failing that, the last committed word), which closes the
-current segment with a final, so memory and decode cost stay bounded in a monologue.
+that decode, which heard the whole utterance, is the segment's final (``ASR_FINAL_POLICY``: ``keep``
+only adds words after the agreed ones, ``merge`` settles each differing stretch by confidence).
+A buffer longer than ``max_buffer_seconds`` is cut at the last committed sentence end (or, failing
+that, the last committed word), which closes the current segment with a final, so memory and
+decode cost stay bounded in a monologue.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from agent.asr.agreement import (
     common_prefix,
     drop_overlap,
     join_words,
+    merge_by_confidence,
     norm,
     past_committed,
     strip_repetitions,
@@ -257,7 +259,11 @@ class StreamingRecognizer:
             events: list[TranscriptEvent] = []
             if job.kind == "final":
                 whole = [w for w in words if w.start >= self._floor - 0.05]
-                if whole and self.settings.final_policy == "redecode":
+                if whole and self.settings.final_policy == "merge" and self._committed:
+                    tail = past_committed(self._committed, whole, self._committed_end)
+                    head = whole[: len(whole) - len(tail)]
+                    whole = [*merge_by_confidence(self._committed, head), *tail]
+                if whole and self.settings.final_policy in ("redecode", "merge"):
                     # The final decode heard the whole segment (committed words are always
                     # inside the buffer): it settles the text, replacing what agreement committed.
                     earlier, self._committed = self._committed, []
@@ -269,9 +275,8 @@ class StreamingRecognizer:
                                 new, committed_at=old.committed_at, first_seen=old.first_seen
                             )
                 elif whole:
-                    # Committed words stay: two decodes agreed on them, and a beam-5 final over
-                    # the whole utterance misheard some of them ("whisky" -> "ski"). It adds the
-                    # words after them.
+                    # keep: committed words stay (two decodes agreed on them; a beam-5 final
+                    # sometimes mishears them, "whisky" -> "ski"); the final adds what follows.
                     self._commit(past_committed(self._committed, whole, self._committed_end), now)
                 else:
                     # The final decode found nothing where the interims heard words (a guard

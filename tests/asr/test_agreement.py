@@ -2,6 +2,7 @@ from agent.asr.agreement import (
     common_prefix,
     drop_overlap,
     join_words,
+    merge_by_confidence,
     norm,
     past_committed,
     strip_repetitions,
@@ -48,6 +49,23 @@ def test_a_final_adds_only_what_follows_the_committed_words() -> None:
     final = words("i need a design of the room")
     assert join_words(past_committed(committed, final, 0.9)) == "design of the room"
     assert join_words(past_committed([], final, 0.0)) == join_words(final)
+
+
+def test_merge_by_confidence_decides_each_differing_stretch() -> None:
+    def sure(text: str, p: float) -> list[Word]:
+        return [Word(w.text, w.start, w.end, p) for w in words(text)]
+
+    committed = [*sure("portez ce vieux", 0.9), *sure("whisky", 0.8), *sure("aux", 0.9)]
+    final = [*sure("portez ce vieux", 0.9), *sure("ski", 0.4), *sure("aux", 0.9)]
+    assert join_words(merge_by_confidence(committed, final)) == "portez ce vieux whisky aux"
+    final[3] = Word(" whiskey", 0.9, 1.2, 0.95)
+    assert join_words(merge_by_confidence(committed, final)) == "portez ce vieux whiskey aux"
+    # Agreed words the final dropped stay only when they were confident.
+    hallucinated = [*sure("i need the", 0.9), *sure("i hate it", 0.5), *sure("i thought", 0.9)]
+    merged = merge_by_confidence(hallucinated, sure("i need the i thought", 0.9))
+    assert join_words(merged) == "i need the i thought"
+    confident = [*sure("i need the", 0.9), *sure("design", 0.8)]
+    assert join_words(merge_by_confidence(confident, sure("i need the", 0.9))) == "i need the design"
 
 
 def test_strip_repetitions_keeps_legit_doubles() -> None:
