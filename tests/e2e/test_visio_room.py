@@ -149,8 +149,11 @@ async def test_visio_rule_shows_what_greffier_finals_say(livekit_server, start_w
         # What Visio shows is what greffier's finals say: same words, a few revisions aside.
         # 0.21 seen in a fresh-clone CI run (French, 24 words): append mode never re-sends a word
         # the final revised, and a split "d 'être" counts twice; the meeting-wide 5-point check
-        # above is the criterion, this one only catches a view that says something else.
-        assert word_error_rate(finals, shown, language) <= 0.3, (v.identity, finals, shown)
+        # above is the criterion, this one only catches a view that says something else. A French
+        # voice has 12 words: three revisions read 0.25 locally ("ski" for "whisky" among them),
+        # so the bound is 0.3 or four words, whichever is more.
+        limit = max(0.3, 4 / max(1, len(finals.split())))
+        assert word_error_rate(finals, shown, language) <= limit, (v.identity, finals, shown)
         refs.append(v.reference)
         all_finals.append(finals)
         all_shown.append(shown)
