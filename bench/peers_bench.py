@@ -777,8 +777,9 @@ def score(raw: dict[str, Any], clip: Clip, ref: WordTimes, n: int) -> dict[str, 
         notes.update(lg.notes)
         if lg.error:
             notes.add(f"error: {lg.error}")
-        if lg.feed_lag > 0.1:
-            notes.add(f"client fell {lg.feed_lag:.2f} s behind real time")
+    lag = max(lg.feed_lag for lg in raw["logs"])
+    if lag > 0.1:
+        notes.add(f"audio feed fell up to {lag:.2f} s behind real time")
     audio_s = n * clip.duration
     return {
         "shown": summary(shown_lat),
@@ -915,7 +916,8 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"Machine: {platform.platform()}, {os.cpu_count()} cores; load average (1/5/15 min) "
         f"{load_start[0]:.2f}/{load_start[1]:.2f}/{load_start[2]:.2f} at start, "
-        f"{load_end[0]:.2f}/{load_end[1]:.2f}/{load_end[2]:.2f} at end (the machine is shared: noisy).",
+        f"{load_end[0]:.2f}/{load_end[1]:.2f}/{load_end[2]:.2f} at end (the machine is shared: noisy;"
+        " the load column includes the system under test, about 2 when it keeps both cores busy).",
         f"Model: the same CTranslate2 folder for all, `{model}` (multilingual Whisper base), language {LANGUAGE}.",
         "Audio: 20 ms frames at real-time pace; N streams = N connections fed the same clip at once.",
         "",
