@@ -130,6 +130,35 @@ class WhisperDecoder:
             seconds=time.perf_counter() - started,
         )
 
+    def translate(self, audio: np.ndarray, *, language: str | None) -> str:
+        """Whisper's own translate task: the utterance's speech straight into English text.
+
+        Greedy and windowed like an interim (it runs when the decoder is otherwise idle, so its
+        cost is what a caption may have to wait behind); no prompt, no timestamps."""
+        if not self.multilingual:
+            raise RuntimeError("an English-only speech model cannot translate")
+        seconds = len(audio) / SAMPLE_RATE
+        min_window = self.settings.window_min_seconds
+        self.model._local.frames = (
+            int(max(min_window, seconds + 0.5) * FRAMES_PER_SECOND) if min_window > 0 else None
+        )
+        try:
+            segments, _info = self.model.transcribe(
+                audio,
+                task="translate",
+                language=language,
+                beam_size=self.settings.beam_size,
+                temperature=0.0,
+                condition_on_previous_text=False,
+                vad_filter=False,
+                compression_ratio_threshold=None,
+                no_speech_threshold=None,
+                max_new_tokens=self._new_tokens(seconds, None),
+            )
+            return " ".join(s.text.strip() for s in segments).strip()
+        finally:
+            self.model._local.frames = None
+
     def _transcribe(
         self,
         audio: np.ndarray,

@@ -27,6 +27,7 @@ from agent.asr.contracts import DecodeJob, Hypothesis
 from agent.asr.decoder import WhisperDecoder
 from agent.asr.events import TranscriptEvent
 from agent.asr.language import LanguageVote
+from agent.asr.recent import RecentAudio
 from agent.asr.recognizer import StreamingRecognizer
 from agent.asr.scheduler import DecodeScheduler
 from agent.asr.settings import AsrSettings
@@ -59,8 +60,12 @@ class SpeechEngine:
         self.decoded_audio_seconds = 0.0
         self.decode_seconds = 0.0
 
-    def create_stream(self, *, stream_id: str, language: str | None = None) -> RecognizerStream:
-        stream = RecognizerStream(self, stream_id=stream_id, language=language)
+    def create_stream(
+        self, *, stream_id: str, language: str | None = None, keep_seconds: float = 0.0
+    ) -> RecognizerStream:
+        """``keep_seconds`` > 0: the stream keeps that much recent audio so its finals can be
+        translated by Whisper afterwards (``RecognizerStream.translate``)."""
+        stream = RecognizerStream(self, stream_id=stream_id, language=language, keep_seconds=keep_seconds)
         self.active_streams.add(stream)
         return stream
 
@@ -120,8 +125,11 @@ class SpeechEngine:
 class RecognizerStream:
     """Live wrapper: audio clock = samples pushed so far; decodes through the shared scheduler."""
 
-    def __init__(self, engine: SpeechEngine, *, stream_id: str, language: str | None) -> None:
+    def __init__(
+        self, engine: SpeechEngine, *, stream_id: str, language: str | None, keep_seconds: float = 0.0
+    ) -> None:
         self.engine = engine
+        self.recent = RecentAudio(keep_seconds) if keep_seconds > 0 else None
         self.recognizer = StreamingRecognizer(
             engine.vad_model, engine.settings, stream_id=stream_id, language=language
         )
@@ -138,7 +146,21 @@ class RecognizerStream:
         if self._closing:
             return
         self.recognizer.push(pcm)
+        if self.recent is not None:
+            self.recent.push(pcm)
         self._wakeup.set()
+
+    async def translate(self, segment_id: str) -> str:
+        """This stream's final ``segment_id`` in English, by Whisper's translate task, decoded
+        on the shared decoder behind every caption decode. ``LookupError``: its audio is gone
+        (not kept, too old) or no such final."""
+        span = self.recent.span(segment_id) if self.recent is not None else None
+        audio = self.recent.slice(max(0.0, span[0] - 0.3), span[1] + 0.3) if self.recent and span else None
+        if span is None or audio is None:
+            raise LookupError("the utterance's audio is no longer kept")
+        language = span[2] or None
+        decoder = self.engine.decoder
+        return await self.engine.scheduler.run_background(lambda: decoder.translate(audio, language=language))
 
     async def end(self) -> None:
         """Finalise what is being said, deliver the last events, stop."""
@@ -207,6 +229,8 @@ class RecognizerStream:
                     trip = time.monotonic() - sent
                     rec.chunk_seconds = min(MAX_CHUNK_SECONDS, max(base_chunk, 0.8 * trip))
                 for ev in rec.apply(job, hyp, self._now()):
+                    if ev.is_final and self.recent is not None:
+                        self.recent.remember(ev.segment_id, ev.start, ev.end, ev.language)
                     self._events.put_nowait(ev)
         finally:
             self.engine.active_streams.discard(self)

@@ -45,6 +45,7 @@ logger = get_logger(__name__)
 
 PRIORITY_FINAL = 0
 PRIORITY_INTERIM = 1
+PRIORITY_BACKGROUND = 2  # e.g. Whisper translations: only when no caption decode is waiting
 
 
 @dataclass(order=True)
@@ -103,6 +104,19 @@ class DecodeScheduler:
 
     async def run(self, work: Callable[[], Any], *, final: bool) -> Any:
         return await asyncio.wrap_future(self.submit(work, final=final))
+
+    def submit_background(self, work: Callable[[], Any]) -> Future[Any]:
+        """Work that must never delay a caption: taken only when no final or interim is queued
+        (one already running on another worker is not interrupted)."""
+        fut: Future[Any] = Future()
+        if self._closed:
+            fut.set_exception(RuntimeError("scheduler closed"))
+            return fut
+        self._queue.put(_Request(PRIORITY_BACKGROUND, next(self._seq), work, fut, time.monotonic()))
+        return fut
+
+    async def run_background(self, work: Callable[[], Any]) -> Any:
+        return await asyncio.wrap_future(self.submit_background(work))
 
     def submit_job(self, item: Any, *, final: bool) -> Future[Any]:
         """Queue ``item`` for the batch function; it may share a call with other items."""

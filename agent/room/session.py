@@ -19,7 +19,7 @@ from livekit import api, rtc
 from livekit.agents import AutoSubscribe, JobContext
 
 from agent import metrics
-from agent.asr.engine import SpeechEngine
+from agent.asr.engine import RecognizerStream, SpeechEngine
 from agent.asr.events import TranscriptEvent
 from agent.asr.shared import get_engine
 from agent.audio.keep import SessionAudio
@@ -46,7 +46,7 @@ from agent.room.metadata import (
 from agent.room.settings import RoomSettings
 from agent.room.so_far import MeetingSoFar
 from agent.room.tracks import TrackPipeline
-from agent.room.translation import RoomTranslation
+from agent.room.translation import WHISPER_KEEP_SECONDS, RoomTranslation
 from agent.translate.requests import normalize
 
 logger = get_logger(__name__)
@@ -148,7 +148,9 @@ class RoomSession:
                 self.keeper.journal.session_id, base=self.minutes_settings.data_dir
             )
         self.publisher = CaptionPublisher(room, legacy=self.room_settings.legacy_transcription)
-        self.translation = RoomTranslation(room, self.room_settings.translate, self.publisher)
+        self.translation = RoomTranslation(
+            room, self.room_settings.translate, self.publisher, streams=self._stream_of
+        )
         publisher = self.publisher
         self.so_far = MeetingSoFar(
             lambda: publisher.history,
@@ -279,6 +281,10 @@ class RoomSession:
     ) -> None:
         self._stop_pipeline(publication.sid)
 
+    def _stream_of(self, track_sid: str) -> RecognizerStream | None:
+        pipeline = self.pipelines.get(track_sid)
+        return pipeline.stream if pipeline is not None else None
+
     def _start_pipeline(self, participant: rtc.RemoteParticipant, track: rtc.Track, sid: str) -> None:
         if (
             sid in self.pipelines
@@ -292,9 +298,11 @@ class RoomSession:
         kept = None
         if self.kept_audio is not None:
             kept = self.kept_audio.track(sid, participant.identity, self.name_of(participant))
+        keep = WHISPER_KEEP_SECONDS if self.room_settings.translate.uses_whisper else 0.0
         self.pipelines[sid] = TrackPipeline(
-            self.engine, participant, track, sid, language=language, on_event=self._on_event, kept=kept
-        )
+            self.engine, participant, track, sid, language=language, on_event=self._on_event, kept=kept,
+            keep_seconds=keep,
+        )  # fmt: skip
         logger.info("captioning %s (track %s, language %s)", participant.identity, sid, language or "auto")
         self._share_language()
 

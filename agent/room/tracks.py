@@ -62,6 +62,7 @@ class TrackPipeline:
         language: str | None,
         on_event: EventSink,
         kept: TrackAudioKeeper | None = None,
+        keep_seconds: float = 0.0,
     ) -> None:
         self.participant = participant
         self.identity = participant.identity
@@ -71,7 +72,9 @@ class TrackPipeline:
         self.kept = kept  # the track's audio, kept for diarization / the second pass
         # Segment ids must stay unique in the room's journal across agent restarts.
         stream_id = f"{track_sid}-{secrets.token_hex(3)}"
-        self.stream: RecognizerStream = engine.create_stream(stream_id=stream_id, language=language)
+        self.stream: RecognizerStream = engine.create_stream(
+            stream_id=stream_id, language=language, keep_seconds=keep_seconds
+        )
         # Audio clock → wall clock: anchors (audio seconds, wall seconds) re-set after each gap.
         self._anchors: list[tuple[float, float]] = []
         self._pushed = 0

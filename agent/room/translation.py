@@ -4,7 +4,8 @@ translations published to those listeners only (``agent.translate`` does the tra
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from livekit import rtc
 
@@ -18,7 +19,13 @@ from agent.translate.requests import LanguageRequests
 from agent.translate.service import Translation, TranslationService, Translator
 from agent.translate.settings import TranslateSettings
 
+if TYPE_CHECKING:
+    from agent.asr.engine import RecognizerStream
+
 logger = get_logger(__name__)
+
+# Audio each stream keeps when Whisper translates: a final's span plus the wait in line for it.
+WHISPER_KEEP_SECONDS = 60.0
 
 
 class RoomTranslation:
@@ -28,8 +35,10 @@ class RoomTranslation:
         settings: TranslateSettings,
         publisher: CaptionPublisher,
         translator: Translator | None = None,
+        streams: Callable[[str], RecognizerStream | None] | None = None,
     ) -> None:
         self.room = room
+        self._streams = streams
         self.settings = settings
         self.publisher = publisher
         self.requests = LanguageRequests(settings.targets)
@@ -38,7 +47,10 @@ class RoomTranslation:
         if settings.enabled:
             if translator is None and settings.backend == "local":
                 translator = self._local = LocalTranslator(settings)
-            self.service = TranslationService(translator or LLMTranslator(settings), settings, self._publish)
+            if translator is None and settings.backend == "llm":
+                translator = LLMTranslator(settings)
+            whisper = self._by_whisper if settings.uses_whisper and streams is not None else None
+            self.service = TranslationService(translator, settings, self._publish, whisper=whisper)
 
     async def endpoint(self) -> LLMSettings | None:
         """The endpoint "the meeting so far" may summarise with: the translation one (the local
@@ -46,6 +58,12 @@ class RoomTranslation:
         if self._local is not None:
             return await self._local.endpoint()
         return self.settings.llm if self.settings.backend == "llm" else None
+
+    async def _by_whisper(self, caption: Caption) -> str:
+        stream = self._streams(caption.track_sid) if self._streams is not None else None
+        if stream is None:
+            raise LookupError("the speaker's stream has ended")
+        return await stream.translate(caption.segment_id)
 
     # -- listeners ---------------------------------------------------------------------------------
     def on_attributes(self, participant: rtc.RemoteParticipant) -> None:

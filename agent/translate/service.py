@@ -7,6 +7,8 @@ way of the original captions.
   sentence helps nobody); over half full, only the most requested language is translated.
   Both are counted in ``greffier_translations_skipped_total``.
 - Each segment once per language, never into the language it was spoken in.
+- Routed per pair: into English, the pairs ``TRANSLATE_WHISPER_FROM`` names go to ``whisper``
+  (the speech model's translate task on the caption's own audio), the rest to ``translator``.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -63,11 +65,16 @@ class _Job:
 class TranslationService:
     def __init__(
         self,
-        translator: Translator,
+        translator: Translator | None,
         settings: TranslateSettings,
         publish: Callable[[Translation], None],
+        *,
+        whisper: Callable[[Any], Awaitable[str]] | None = None,
     ) -> None:
+        if translator is None and whisper is None:
+            raise ValueError("a translation service needs a translator or Whisper")
         self.translator = translator
+        self._whisper = whisper
         self.settings = settings
         self._publish = publish
         self._queue: deque[_Job] = deque()
@@ -113,14 +120,15 @@ class TranslationService:
             c = job.caption
             context = tuple(self._context.get(job.target, ()))  # the latest done when this starts
             try:
-                text = await self.translator.translate(c.text, c.language, job.target, context)
+                text = await self._translate(c, job.target, context)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # the endpoint's failure never reaches the room
                 metrics.translations.labels("failed").inc()
                 self._failures += 1
                 if self._failures in (1, 10, 100) or self._failures % 1000 == 0:
-                    why = str(exc) if isinstance(exc, LLMError) else type(exc).__name__  # never text
+                    safe = isinstance(exc, (LLMError, LookupError))  # their messages hold no speech
+                    why = str(exc) if safe else type(exc).__name__
                     logger.warning(
                         "translation into %s failed (%d so far): %s", job.target, self._failures, why
                     )
@@ -136,6 +144,13 @@ class TranslationService:
             now = time.monotonic()
             self._publish(Translation(c, job.target, text, now - job.submitted, job.submitted))
 
+    async def _translate(self, c: Final, target: str, context: Sequence[tuple[str, str]]) -> str:
+        if self._whisper is not None and self.settings.by_whisper(c.language, target):
+            return await self._whisper(c)
+        if self.translator is None:
+            raise LookupError(f"no translator for {c.language} into {target}")
+        return await self.translator.translate(c.text, c.language, target, context)
+
     async def aclose(self, timeout: float = 10.0) -> None:
         """Finish what is queued (within ``timeout``), then stop."""
         self._closed = True
@@ -144,4 +159,5 @@ class TranslationService:
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
-        await self.translator.aclose()
+        if self.translator is not None:
+            await self.translator.aclose()

@@ -168,3 +168,37 @@ async def test_the_worker_translates_with_its_own_local_model(livekit_server, st
     assert "Traceback" not in worker.output()
     for p in (lea, john):
         await p.leave()
+
+
+async def test_whisper_translates_into_english_from_the_speakers_audio(livekit_server, start_worker) -> None:
+    """``TRANSLATE_BACKEND=whisper``: no LLM anywhere; the speech model's translate task turns a
+    French speaker's finals into English for the listener who asked, from the audio itself."""
+    worker = start_worker(
+        AGENT_NAME=AGENT, WHISPER_MODEL="base", WHISPER_LANGUAGES="fr,en", TRANSLATE_BACKEND="whisper",
+    )  # fmt: skip
+    room = "translate-whisper"
+    url = livekit_server.url
+    ed_token = token(livekit_server, "ed", room, attributes={"captions_language": "en"})
+    ed = await CaptionReader.join(url, ed_token)
+    plain = await CaptionReader.join(url, token(livekit_server, "plain", room))
+    amelie = await Speaker.join(url, token(livekit_server, "amelie", room))
+    await amelie.publish()
+    await dispatch(livekit_server, AGENT, room)
+    worker.wait_for_log("captioning amelie", timeout=60)
+    with pytest.raises(Exception, match="not offered"):  # English only
+        await plain.rpc(LANGUAGE_RPC, json.dumps({"language": "fr"}), AGENT_ID)
+    await amelie.play(clip_audio(("fr", "bonjour_monde"), ("fr", "comptage")), tail_silence=1.5)
+    await eventually(lambda: translations(ed), timeout=60, seen=lambda: ed.log.finals())
+    await quiet(ed)
+    got = translations(ed)
+    originals = {c.segment_id: c.text for c in ed.log.finals("amelie")}
+    assert got and {c.sender for c in got} == {"amelie"} and translations(plain) == []
+    for c in got:
+        assert c.attributes["greffier.language"] == "en" and c.attributes["greffier.translated_from"] == "fr"
+        base = c.segment_id.rsplit(".", 1)[0]
+        assert base in originals and c.text.strip() and c.text != originals[base], (originals, c.text)
+    english = " ".join(c.text for c in got).lower()
+    assert any(w in english for w in ("hello", "world", "one", "two", "three", "four")), (originals, english)
+    assert "Traceback" not in worker.output()
+    for p in (ed, plain, amelie):
+        await p.leave()
