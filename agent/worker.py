@@ -134,6 +134,10 @@ def run_worker(argv: list[str]) -> int:
             start_sentinel(settings)
         # Load the model once, before registering: no room ever waits for it (see README).
         engine_load = get_engine(asr_settings).load
+        if room_settings.translate.backend == "local" and worker.executor == "thread":
+            from agent.translate.local import preload  # llama.cpp only where it is used
+
+            preload(room_settings.translate)  # its load would freeze every room (the GIL)
     server = build_server(
         settings, minutes, room_settings, worker, engine_load=engine_load, minutes_service=service
     )

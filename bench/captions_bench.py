@@ -208,13 +208,15 @@ async def run_round(
     use["harness_cpu"] = (cpu_seconds(me) - cpu_before[1]) / wall
     result: dict = {"speakers": n, "per_speaker": [], "decoder": use}  # type: ignore[type-arg]
     all_interim, all_final, all_visio, shown_by_final = [], [], [], 0
+    # The reader may have asked for a translation: its JSON messages are not the speaker's captions.
+    originals = [m for m in reader.log.messages if not m.get("translated_from")]
     for i in range(n):
-        words = final_words(reader.log.messages, f"spk{i}")
+        words = final_words(originals, f"spk{i}")
         interim, final, by_final = latencies_of(words)
         shown_by_final += by_final
         hyp = " ".join(m["text"] for m in reader.log.json_finals(f"spk{i}"))
         wer = word_error_rate(refs[i], hyp)
-        seen = visio_latencies(reader.log.messages, visio.shown, f"spk{i}")
+        seen = visio_latencies(originals, visio.shown, f"spk{i}")
         all_visio += seen
         result["per_speaker"].append(
             {

@@ -51,10 +51,13 @@ class CaptionLog:
         return " ".join(c.text for c in self.finals(sender))
 
     def json_finals(self, identity: str | None = None) -> list[dict[str, Any]]:
+        """The speakers' own finals; translations of them (``translated_from``) are left out."""
         return [
             m
             for m in self.messages
-            if m.get("final") and (identity is None or m["speaker"]["identity"] == identity)
+            if m.get("final")
+            and not m.get("translated_from")
+            and (identity is None or m["speaker"]["identity"] == identity)
         ]
 
 

@@ -1,9 +1,9 @@
 """Translation by a GGUF model run inside the worker (``TRANSLATE_BACKEND=local``).
 
 One llama.cpp server (``agent.minutes.local_server``) per worker process serves every room's
-translations: a 1.5 B model holds about 1 GB, so a room of its own each would not fit. It loads
-when the first room that translates asks for it, stays while any room uses it, and is freed when
-the last one closes. Its threads start from a thread at background priority and inherit it, so
+translations: a 1.5 B model holds about 1 GB, so a room of its own each would not fit. The
+worker loads it at start (``preload``); elsewhere (job processes, tests) it loads when the first
+room asks for it, stays while any room uses it, and is freed when the last one closes. Its threads start from a thread at background priority and inherit it, so
 on a busy machine llama.cpp gets the cores the captions leave (README, "Captions in the
 listener's language").
 """
@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from agent.config import ConfigError
 from agent.logs import get_logger
 from agent.minutes.llm import LLMError
 from agent.minutes.local_server import LocalServer, LocalServerConfig
@@ -95,6 +96,21 @@ def _start_in_background(config: LocalServerConfig) -> LocalServer:
 
 
 SHARED = SharedLocalModel()
+
+
+def preload(settings: TranslateSettings, shared: SharedLocalModel = SHARED) -> None:
+    """Load the model before the worker registers, and keep it for the process's life.
+
+    Loading holds Python's GIL (about 6 s for 1.5 B on 2 cores): done mid-meeting, it froze
+    every room's captions in the process for that long (the captions bench's p95 doubled).
+    ``ConfigError`` if the file does not load, so the worker never starts half-able."""
+    try:
+        shared.acquire(settings)
+    except Exception as exc:
+        raise ConfigError(
+            f"TRANSLATE_MODEL_PATH={settings.llm.model_path}: the model did not load ({type(exc).__name__});"
+            " expected a GGUF file llama.cpp can run"
+        ) from None
 
 
 class LocalTranslator:

@@ -11,7 +11,7 @@ import pytest
 
 from agent.config import ConfigError
 from agent.priority import BACKGROUND_NICENESS
-from agent.translate.local import LocalTranslator, SharedLocalModel
+from agent.translate.local import LocalTranslator, SharedLocalModel, preload
 from agent.translate.settings import TranslateSettings
 from tests.minutes.conftest import smollm2_or_skip
 
@@ -81,6 +81,11 @@ async def test_a_model_that_cannot_load_fails_its_calls_fast(
     with pytest.raises(LLMError, match="did not load"):  # not retried for every caption
         await translator.translate("Hello again.", "en", "fr")
     await translator.aclose()
+    # The worker loads it before registering: a file that cannot load stops it with one line.
+    shared = SharedLocalModel()
+    with pytest.raises(ConfigError, match=r"TRANSLATE_MODEL_PATH=.*broken\.gguf: the model did not load"):
+        preload(settings, shared)
+    assert shared.users == 0 and shared._server is None
 
 
 @pytest.mark.parametrize(
