@@ -3,9 +3,9 @@
 One llama.cpp server (``agent.minutes.local_server``) per worker process serves every room's
 translations: a 1.5 B model holds about 1 GB, so a room of its own each would not fit. The
 worker loads it at start (``preload``); elsewhere (job processes, tests) it loads when the first
-room asks for it, stays while any room uses it, and is freed when the last one closes. Its threads start from a thread at background priority and inherit it, so
-on a busy machine llama.cpp gets the cores the captions leave (README, "Captions in the
-listener's language").
+room asks for it, stays while any room uses it, and is freed when the last one closes. Its
+threads start from a thread at background priority and inherit it, so on a busy machine
+llama.cpp gets the cores the captions leave (README, "Captions in the listener's language").
 """
 
 from __future__ import annotations
