@@ -29,6 +29,7 @@ logger = get_logger(__name__)
 
 GAP_SECONDS = 0.5  # how often a track without frames is looked at
 STALL_SECONDS = 2.0  # no frame for this long, not muted: a network gap
+LATE_TIMER_SECONDS = 1.0  # a timeout this much later than asked: our loop was frozen, not the track
 GAP_FILL = np.zeros(int(0.8 * SAMPLE_RATE), dtype=np.int16)
 
 EventSink = Callable[["TrackPipeline", TranscriptEvent], None]
@@ -49,6 +50,16 @@ def drop_ffi_subscription(audio: rtc.AudioStream) -> None:
     if queue is not None:
         with contextlib.suppress(Exception):
             rtc._ffi_client.FfiClient.instance.queue.unsubscribe(queue)
+
+
+def is_gap(waited: float, since_frame: float, *, muted: bool) -> bool:
+    """Whether a read that timed out after ``waited`` s (asked for GAP_SECONDS) with no frame
+    for ``since_frame`` s is a gap in the track. A timer that fired seconds late means this
+    process's loop was frozen (a model load holding the GIL did it for 6 s): the frames are
+    queued, and silence plus a new clock anchor would stamp every later caption late."""
+    if waited > GAP_SECONDS + LATE_TIMER_SECONDS:
+        return False
+    return muted or since_frame >= STALL_SECONDS
 
 
 class TrackPipeline:
@@ -105,11 +116,13 @@ class TrackPipeline:
         last_frame = time.monotonic()
         try:
             while not self._stopping:
+                asked = time.monotonic()
                 try:
                     event = await asyncio.wait_for(frames.__anext__(), timeout=GAP_SECONDS)
                 except TimeoutError:
-                    stalled = time.monotonic() - last_frame >= STALL_SECONDS
-                    if not gap_filled and self._pushed and (self.track.muted or stalled):
+                    now = time.monotonic()
+                    gap = is_gap(now - asked, now - last_frame, muted=self.track.muted)
+                    if gap and not gap_filled and self._pushed:
                         metrics.audio_gaps.inc(GAP_SECONDS)
                         self.stream.push(GAP_FILL)
                         self._pushed += GAP_FILL.size
