@@ -18,7 +18,7 @@ from agent.asr.settings import AsrSettings
 from agent.asr.shared import get_engine
 from agent.config import LiveKitSettings, env_bool, env_choice, env_int
 from agent.load import make_load_fnc
-from agent.logs import get_logger
+from agent.logs import get_logger, hold_until_configured
 from agent.meeting.service import MinutesService
 from agent.minutes.settings import MinutesSettings
 from agent.room.dispatch import (
@@ -127,6 +127,7 @@ def run_worker(argv: list[str]) -> int:
     worker = WorkerSettings.from_env()
     service: MinutesService | None = None
     engine_load: Callable[[], float] | None = None
+    release_logs = hold_until_configured()
     if argv and argv[0] in {"start", "dev"}:
         service = MinutesService(minutes)
         service.start()
@@ -141,6 +142,7 @@ def run_worker(argv: list[str]) -> int:
     server = build_server(
         settings, minutes, room_settings, worker, engine_load=engine_load, minutes_service=service
     )
+    server.on("worker_started", release_logs)  # the CLI has configured logging by then
     # livekit-agents' CLI reads sys.argv; it raises SystemExit with its own exit code.
     sys.argv = [sys.argv[0], *argv]
     try:
@@ -148,6 +150,7 @@ def run_worker(argv: list[str]) -> int:
     except SystemExit as exc:
         return int(exc.code or 0) if not isinstance(exc.code, str) else 1
     finally:
+        release_logs()
         if service is not None:
             service.wait()
     return 0

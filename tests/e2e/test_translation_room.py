@@ -172,6 +172,7 @@ async def test_the_worker_translates_with_its_own_local_model(livekit_server, st
     # before livekit-agents logged the registration that start_worker waited for.
     out = worker.output()
     assert 0 <= out.find("srv          init") < out.find("registered worker"), out[:2000]
+    assert "local translation model loaded" in out  # logged at start, shown once logging is set up
     assert "Traceback" not in worker.output()
     for p in (lea, john):
         await p.leave()
