@@ -141,6 +141,12 @@ VARIANTS = [
             lambda s: dataclasses.replace(s, vad_min_silence_ms=300)),
     Variant("long-buffer", "fewer cuts in continuous speech (ASR_TRIM_SECONDS=12, MAX_BUFFER=24)",
             lambda s: dataclasses.replace(s, trim_seconds=12.0, max_buffer_seconds=24.0)),
+    *(
+        Variant(f"context-{n}s", f"the final decode hears the stream's last {n} s of speech first "
+                f"(ASR_FINAL_CONTEXT_SECONDS={n})",
+                lambda s, n=n: dataclasses.replace(s, final_context_seconds=float(n)))
+        for n in (4, 8, 15)
+    ),
 ]
 
 
@@ -167,7 +173,7 @@ SCALES = (1.0, 0.8, 1.25, 0.65, 1.5)
 
 def decode_cost(settings: AsrSettings, scale: float = 1.0) -> Callable[[Any, Any], float]:
     def cost(job: Any, hyp: Any) -> float:
-        seconds = (job.end_sample - job.start_sample) / SAMPLE_RATE
+        seconds = len(job.audio) / SAMPLE_RATE  # a final's left context included
         greedy = 0.10 + 0.03 * max(seconds, settings.window_min_seconds or 30.0)  # the encoder's window
         wide = job.kind == "final" and not job.loaded and settings.final_beam_size > 1
         return scale * greedy * (2.5 if wide else 1.0)

@@ -28,6 +28,9 @@ class DecodeJob:
     voice_end: int = 0  # where speech really stopped (the VAD adds padding after it)
     early: bool = False  # a final decoded before the VAD confirmed the end (see StreamingRecognizer)
     loaded: bool = False  # the stream was under back-pressure when it asked (the engine may hurry)
+    # Samples of earlier speech put before the buffer in ``audio`` (a final's left context):
+    # ``audio`` starts that many samples "before" ``start_sample``; words heard there are not this job's.
+    context_samples: int = 0
 
 
 def to_float32(samples: np.ndarray) -> np.ndarray:

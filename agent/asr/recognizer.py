@@ -98,6 +98,10 @@ class StreamingRecognizer:
         self._early: tuple[DecodeJob, Hypothesis] | None = None
         self._early_tried: int | None = None  # end sample already decoded early
         self._heard_to = 0  # end sample of the last interim applied in this utterance
+        # The audio of this stream's latest finals (speech only), the left context of the next
+        # final decode when ``final_context_seconds`` is set.
+        self._context: deque[np.ndarray] = deque()
+        self._context_len = 0
 
     # -- audio in --------------------------------------------------------------------------------
     def push(self, samples: np.ndarray) -> None:
@@ -212,19 +216,50 @@ class StreamingRecognizer:
                 voice_end = end
             else:
                 return None
+            audio = self._buf[: end - self._buf_start]
+            context = self._context_audio() if kind == "final" else None
             return DecodeJob(
                 kind=kind,
-                audio=self._buf[: end - self._buf_start].copy(),
+                audio=audio.copy() if context is None else np.concatenate([context, audio]),
                 start_sample=self._buf_start,
                 end_sample=end,
-                prompt=self._prompt(),
+                # The context's own text would be a prompt of words the decoder hears again.
+                prompt=self._prompt() if context is None else "",
                 language=self.languages.for_decode(
                     final=kind == "final", seconds=(end - self._buf_start) / SAMPLE_RATE
                 ),
                 voice_end=min(end, voice_end),
                 early=early_end is not None,
                 loaded=self.under_pressure,
+                context_samples=0 if context is None else context.size,
             )
+
+    def _context_audio(self) -> np.ndarray | None:
+        if not self._context:
+            return None
+        return np.concatenate(list(self._context)) if len(self._context) > 1 else self._context[0]
+
+    def _keep_context(self, start: float, end: float) -> None:
+        """Keep the speech between ``start`` and ``end`` (stream seconds, still in the buffer) as
+        left context for later finals, the oldest dropped past ``final_context_seconds``."""
+        limit = int(self.settings.final_context_seconds * SAMPLE_RATE)
+        if limit <= 0:
+            return
+        a = max(0, int(start * SAMPLE_RATE) - self._buf_start)
+        b = min(self._len, int(end * SAMPLE_RATE) - self._buf_start)
+        if b <= a:
+            return
+        self._context.append(self._buf[a:b].copy())
+        self._context_len += b - a
+        while self._context_len > limit:
+            head = self._context[0]
+            excess = self._context_len - limit
+            if head.size <= excess:
+                self._context.popleft()
+                self._context_len -= head.size
+            else:
+                self._context[0] = head[excess:]
+                self._context_len -= excess
 
     def _prompt(self) -> str:
         # Only text whose audio is no longer in the buffer: prompting with words the decoder is
@@ -284,6 +319,10 @@ class StreamingRecognizer:
                     # viewers saw rather than lose the utterance.
                     self._commit(fresh or self._final_tail(self._tentative, job), now)
                 events += self._close_segment(now, len(self._committed))
+                if events:
+                    self._keep_context(
+                        events[-1].start - 0.1, min(events[-1].end + 0.2, job.end_sample / SAMPLE_RATE)
+                    )
                 self._after_final(job)
                 return events
             self._heard_to = max(self._heard_to, job.end_sample)
@@ -303,13 +342,18 @@ class StreamingRecognizer:
             return []
         if hyp.avg_logprob < -1.5:
             return []
-        offset = job.start_sample / SAMPLE_RATE
+        begin = job.start_sample / SAMPLE_RATE
+        offset = begin - job.context_samples / SAMPLE_RATE
         limit = job.end_sample / SAMPLE_RATE
         words: list[Word] = []
         for w in hyp.words:
             start, end = w.start + offset, min(w.end + offset, limit)
             if start >= limit - 0.02 or not w.text.strip():
                 continue  # nothing beyond the audio we gave
+            if job.context_samples:
+                if (start + end) / 2 < begin:
+                    continue  # heard in the left context: an earlier final's word
+                start = max(start, begin)
             if not norm(w.text):
                 if words:  # stray punctuation belongs to the word before
                     words[-1] = dataclasses.replace(words[-1], text=words[-1].text + w.text.strip())
@@ -436,6 +480,8 @@ class StreamingRecognizer:
         if count == 0:
             return []
         events = self._close_segment(now, count)
+        if events:
+            self._keep_context(events[-1].start - 0.1, cut_time)
         self._cut_buffer(int(cut_time * SAMPLE_RATE))
         return events
 

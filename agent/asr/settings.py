@@ -74,6 +74,10 @@ class AsrSettings:
     # words): redecode 21.7 % pooled WER, merge 22.5 %, keep 22.7 % (keep retains hallucinations
     # the interims agreed on, "I hate it"; it does make Visio's append view equal the finals).
     final_policy: str = "redecode"
+    # Seconds of this stream's earlier speech (its last finals' audio) decoded before an
+    # utterance's final, whose words there are then dropped: short utterances heard alone are
+    # where streaming loses words that one offline pass over merged speech gets (issue 18).
+    final_context_seconds: float = 0.0
     batch_size: int | None = None  # decodes of different streams per model call; None = auto
     decode_workers: int | None = None  # decodes run side by side; None = auto
 
@@ -119,6 +123,7 @@ class AsrSettings:
             vad_threshold=env_float("VAD_THRESHOLD", 0.5, minimum=0.05, maximum=0.95),
             vad_min_silence_ms=env_int("VAD_MIN_SILENCE_MS", 500, minimum=100, maximum=5000),
             final_policy=env_choice("ASR_FINAL_POLICY", "redecode", FINAL_POLICIES),
+            final_context_seconds=env_float("ASR_FINAL_CONTEXT_SECONDS", 0.0, minimum=0.0, maximum=20.0),
             batch_size=env_auto_int("ASR_BATCH_SIZE", minimum=1, maximum=MAX_BATCH_SIZE),
             decode_workers=env_auto_int("ASR_DECODE_WORKERS", minimum=1, maximum=MAX_DECODE_WORKERS),
         )

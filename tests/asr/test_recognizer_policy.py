@@ -308,3 +308,33 @@ def test_a_final_keeps_the_agreed_words_unless_told_to_redecode(vad_model, polic
         assert revised >= 1
     # Either way the final closes every segment its interims opened.
     assert {e.segment_id for e in events} == {e.segment_id for e in events if e.is_final}
+
+
+class HearsTheContext(RecordingDecoder):
+    """A final with left context also "hears" a word in that context, as Whisper does."""
+
+    def __call__(self, job: DecodeJob) -> Hypothesis:
+        self.jobs.append(job)
+        hyp = ScriptedDecoder.__call__(self, job)  # the words of the job's own span
+        if not job.context_samples:
+            return hyp
+        shift = job.context_samples / SAMPLE_RATE
+        moved = [dataclasses.replace(w, start=w.start + shift, end=w.end + shift) for w in hyp.words]
+        return dataclasses.replace(hyp, words=[Word(" earlier", 0.0, shift - 0.3, 0.9), *moved])
+
+
+def test_a_final_hears_earlier_speech_first_and_keeps_only_its_own_words(vad_model) -> None:  # type: ignore[no-untyped-def]
+    audio, timeline = gapped([1.0, 1.0, 1.0, 1.0])
+    decoder = HearsTheContext(timeline)
+    settings = AsrSettings(model="scripted", final_context_seconds=3.0)
+    finals = [e for e in run(StreamingRecognizer(vad_model, settings), audio, decoder) if e.is_final]
+    assert [norm(w.text) for e in finals for w in e.words] == [norm(t) for t, _, _ in timeline]
+    final_jobs = [j for j in decoder.jobs if j.kind == "final"]
+    first_end = int(finals[0].end * SAMPLE_RATE)
+    assert all(j.context_samples == 0 for j in final_jobs if j.start_sample < first_end)  # nothing before
+    later = [j for j in final_jobs if j.start_sample >= first_end]
+    assert later and all(0 < j.context_samples <= 3 * SAMPLE_RATE for j in later)
+    assert all(len(j.audio) == j.context_samples + j.end_sample - j.start_sample for j in later)
+    assert all(j.prompt == "" for j in later)  # its text is in the audio now
+    # Interims never carry it (they run every half second: the cost would be paid each time).
+    assert all(j.context_samples == 0 for j in decoder.jobs if j.kind == "interim")
