@@ -67,6 +67,10 @@ translations_skipped = Counter(
     "Caption translations not done, by reason (queue_full: oldest dropped; load: fewer languages)",
     ["reason"],
 )
+translations_merged = Counter(
+    "greffier_translations_merged_total",
+    "Finals translated together with others in one call, catching up (TRANSLATE_CATCH_UP)",
+)
 translation_latency = Histogram(
     "greffier_translation_latency_seconds",
     "Seconds from the original final's publication to its translation's",

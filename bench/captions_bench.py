@@ -262,13 +262,16 @@ async def run_round(
 
 
 def translation_delays(streams: list) -> list[float]:  # type: ignore[type-arg]
-    """Seconds from each original final's arrival to its translation's, at the reader."""
+    """Seconds from each original final's arrival to its translation's, at the reader (a
+    translation that caught up on several finals counts once for each)."""
     finals = {c.segment_id: c.received_at for c in streams if c.final and "greffier.language" not in c.attributes}
-    return [
-        c.received_at - finals[c.segment_id.rsplit(".", 1)[0]]
-        for c in streams
-        if "greffier.language" in c.attributes and c.segment_id.rsplit(".", 1)[0] in finals
-    ]
+    delays = []
+    for c in streams:
+        if "greffier.language" not in c.attributes:
+            continue
+        covered = c.attributes.get("greffier.translated_segments") or c.segment_id.rsplit(".", 1)[0]
+        delays += [c.received_at - finals[s] for s in covered.split(",") if s in finals]
+    return delays
 
 
 def start_worker(

@@ -10,8 +10,9 @@
 
 Translations of a final (``agent.translate``) go only to the listeners who asked for their
 language: a text stream with ``lk.segment_id`` ``<segment>.<language>`` and the attributes
-``greffier.language`` and ``greffier.translated_from``, and the JSON message with ``language``,
-``translated_from`` and ``original_segment_id``. Everyone else sees the originals only.
+``greffier.language`` and ``greffier.translated_from`` (and ``greffier.translated_segments`` when
+one translation covers several finals), and the JSON message with ``language``, ``translated_from``,
+``original_segment_id`` and ``original_segment_ids``. Everyone else sees the originals only.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ ATTR_TRACK_ID = "lk.transcribed_track_id"
 ATTR_FINAL = "lk.transcription_final"
 ATTR_LANGUAGE = "greffier.language"
 ATTR_TRANSLATED_FROM = "greffier.translated_from"
+ATTR_TRANSLATED_SEGMENTS = "greffier.translated_segments"  # when one translation covers several
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,8 @@ class TranslatedCaption:
     text: str
     listeners: tuple[str, ...]
     submitted_at: float = 0.0  # time.monotonic() when the original final was handed over
+    # Segment ids of every final this translates (several when translations caught up), in order.
+    covers: tuple[str, ...] = ()
 
     @property
     def segment_id(self) -> str:
@@ -66,6 +70,7 @@ class TranslatedCaption:
             language=self.language,
             translated_from=self.original.language,
             original_segment_id=self.original.segment_id,
+            original_segment_ids=list(self.covers or (self.original.segment_id,)),
             words=[],  # word times belong to the original's words
         )
         return message
@@ -245,6 +250,8 @@ class CaptionPublisher:
             ATTR_LANGUAGE: t.language,
             ATTR_TRANSLATED_FROM: t.original.language,
         }
+        if len(t.covers) > 1:
+            attributes[ATTR_TRANSLATED_SEGMENTS] = ",".join(t.covers)
         writer = await lp.stream_text(
             topic=TOPIC_TRANSCRIPTION,
             attributes=attributes,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from livekit import rtc
@@ -113,10 +114,15 @@ class RoomTranslation:
         listeners = tuple(
             i for i in self.room.remote_participants if self.requests.of(i) == t.language
         )
-        if listeners:  # the last requester may have left or switched meanwhile
-            self.publisher.publish_translation(
-                TranslatedCaption(t.original, t.language, t.text, listeners, t.submitted_at)
-            )
+        if not listeners:  # the last requester may have left or switched meanwhile
+            return
+        original: Caption = t.original
+        if t.covers:  # several finals in one translation: it spans them all
+            original = replace(original, end=t.covers[-1].end)
+        covers = tuple(c.segment_id for c in t.covers)
+        self.publisher.publish_translation(
+            TranslatedCaption(original, t.language, t.text, listeners, t.submitted_at, covers)
+        )
 
     async def aclose(self) -> None:
         if self.service is not None:

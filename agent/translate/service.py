@@ -6,6 +6,10 @@ way of the original captions.
 - Bounded: beyond ``max_queued`` waiting jobs the oldest is skipped (a late translation of an old
   sentence helps nobody); over half full, only the most requested language is translated.
   Both are counted in ``greffier_translations_skipped_total``.
+- Catching up: when translations fall behind, a worker takes up to ``catch_up`` waiting finals
+  of one speaker, one language pair, and translates them in one call (one prompt's overhead
+  instead of several: on a shared CPU that overhead is what let the queue grow); the
+  translation is published once, under the first final's id, and names every final it covers.
 - Each segment once per language, never into the language it was spoken in.
 - Routed per pair: into English, the pairs ``TRANSLATE_WHISPER_FROM`` names go to ``whisper``
   (the speech model's translate task on the caption's own audio), the rest to ``translator``.
@@ -26,6 +30,8 @@ from agent.minutes.llm import LLMError
 from agent.translate.settings import TranslateSettings
 
 logger = get_logger(__name__)
+
+MAX_JOINED_CHARS = 800  # finals translated in one call when catching up, at most this long
 
 
 class Final(Protocol):
@@ -48,11 +54,12 @@ class Translator(Protocol):
 
 @dataclass(frozen=True)
 class Translation:
-    original: Any  # the Final submitted, as given
+    original: Any  # the Final submitted, as given (the first one when several are covered)
     language: str
     text: str
     seconds: float  # from submission to the answer
     submitted_at: float  # time.monotonic()
+    covers: tuple[Any, ...] = ()  # every Final translated together, in order (empty: ``original``)
 
 
 @dataclass
@@ -117,10 +124,12 @@ class TranslationService:
                 self._ready.clear()
                 await self._ready.wait()
             job = self._queue.popleft()
+            jobs = [job, *self._catch_up(job)]
             c = job.caption
+            source = " ".join(j.caption.text for j in jobs) if len(jobs) > 1 else c.text
             context = tuple(self._context.get(job.target, ()))  # the latest done when this starts
             try:
-                text = await self._translate(c, job.target, context)
+                text = await self._translate(c, job.target, context, source)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # the endpoint's failure never reaches the room
@@ -136,20 +145,53 @@ class TranslationService:
             if not text:
                 metrics.translations.labels("failed").inc()
                 continue
-            self.done += 1
-            metrics.translations.labels("published").inc()
+            self.done += len(jobs)
+            metrics.translations.labels("published").inc(len(jobs))
+            if len(jobs) > 1:
+                metrics.translations_merged.inc(len(jobs))
             if self.settings.context_sentences:
                 size = self.settings.context_sentences
-                self._context.setdefault(job.target, deque(maxlen=size)).append((c.text, text))
+                self._context.setdefault(job.target, deque(maxlen=size)).append((source, text))
             now = time.monotonic()
-            self._publish(Translation(c, job.target, text, now - job.submitted, job.submitted))
+            covers = tuple(j.caption for j in jobs) if len(jobs) > 1 else ()
+            self._publish(Translation(c, job.target, text, now - job.submitted, job.submitted, covers))
 
-    async def _translate(self, c: Final, target: str, context: Sequence[tuple[str, str]]) -> str:
+    def _catch_up(self, first: _Job) -> list[_Job]:
+        """Waiting jobs to translate with ``first``: the next ones into its language while they
+        follow on from the same speaker in the same language (order within a language kept)."""
+        limit = self.settings.catch_up - 1
+        if limit <= 0 or not self._queue or self._by_whisper(first):
+            return []
+        speaker = getattr(first.caption, "speaker_identity", None)
+        taken: list[_Job] = []
+        chars = len(first.caption.text)
+        for queued in list(self._queue):
+            if len(taken) >= limit:
+                break
+            if queued.target != first.target:
+                continue
+            c = queued.caption
+            if c.language != first.caption.language or getattr(c, "speaker_identity", None) != speaker:
+                break  # someone else spoke next: their final starts the next call
+            chars += 1 + len(c.text)
+            if chars > MAX_JOINED_CHARS:
+                break  # the answer's token budget follows the text: keep calls a few sentences long
+            taken.append(queued)
+        for queued in taken:
+            self._queue.remove(queued)
+        return taken
+
+    def _by_whisper(self, job: _Job) -> bool:
+        return self._whisper is not None and self.settings.by_whisper(job.caption.language, job.target)
+
+    async def _translate(
+        self, c: Final, target: str, context: Sequence[tuple[str, str]], text: str
+    ) -> str:
         if self._whisper is not None and self.settings.by_whisper(c.language, target):
             return await self._whisper(c)
         if self.translator is None:
             raise LookupError(f"no translator for {c.language} into {target}")
-        return await self.translator.translate(c.text, c.language, target, context)
+        return await self.translator.translate(text, c.language, target, context)
 
     async def aclose(self, timeout: float = 10.0) -> None:
         """Finish what is queued (within ``timeout``), then stop."""

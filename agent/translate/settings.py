@@ -30,6 +30,8 @@ class TranslateSettings:
     max_languages: int = 4  # target languages served at once in a room
     # Earlier (caption, translation) turns given: 1 measured best with a 1.5 B model (README).
     context_sentences: int = 1
+    # Waiting finals of one speaker translated in one call when translations fall behind (1: never).
+    catch_up: int = 4
     max_tokens: int = 256
     threads: int = 0  # local backend: llama.cpp threads (0 = every core, at low priority)
     # Source languages translated into English by Whisper's translate task ("*": all of them).
@@ -103,6 +105,7 @@ class TranslateSettings:
             max_queued=env_int("TRANSLATE_MAX_QUEUED", 32, minimum=1, maximum=10_000),
             max_languages=env_int("TRANSLATE_MAX_LANGUAGES", 4, minimum=1, maximum=32),
             context_sentences=env_int("TRANSLATE_CONTEXT_SENTENCES", 1, minimum=0, maximum=20),
+            catch_up=env_int("TRANSLATE_CATCH_UP", 4, minimum=1, maximum=16),
             threads=env_int("TRANSLATE_THREADS", 0, minimum=0, maximum=256),
             whisper_from=whisper_from,
         )

@@ -37,6 +37,12 @@ def translations(reader: CaptionReader) -> list[StreamCaption]:
     return [c for c in reader.log.streams if "greffier.language" in c.attributes]
 
 
+def covered(translation: StreamCaption) -> list[str]:
+    """The original segments a translation covers: its own, or those it caught up on."""
+    own = translation.segment_id.rsplit(".", 1)[0]
+    return translation.attributes.get("greffier.translated_segments", own).split(",")
+
+
 async def rpc(reader: CaptionReader, method: str, payload: str) -> str:
     """The agent just joined: its RPC route may take a moment to exist at the caller's end."""
     for _ in range(10):
@@ -108,17 +114,15 @@ async def test_listeners_get_captions_in_their_language(
     ):
         got = translations(reader)
         assert {c.sender for c in got} == {speaker}, [(c.sender, c.text) for c in got]
-        originals = {
-            c.segment_id: c.text
-            for c in reader.log.finals(speaker)
-            if c.segment_id in {g.segment_id.rsplit(".", 1)[0] for g in got}
-        }
+        wanted = {i for g in got for i in covered(g)}
+        originals = {c.segment_id: c.text for c in reader.log.finals(speaker) if c.segment_id in wanted}
         for c in got:
             assert c.final and c.attributes["greffier.language"] == lang
             assert c.attributes["greffier.translated_from"] == source
             base = c.segment_id.rsplit(".", 1)[0]
             assert c.segment_id == f"{base}.{lang}" and base in originals
-            assert c.text == f"[{name}] {originals[base]}"  # this segment's words, translated
+            # This segment's words translated (and the next ones' if it caught up on several).
+            assert c.text == f"[{name}] " + " ".join(originals.get(i, "?") for i in covered(c))
         assert len({c.segment_id for c in got}) == len(got)  # each segment once per language
         json_got = [m for m in reader.log.messages if m.get("translated_from")]
         assert json_got and {m["language"] for m in json_got} == {lang}
@@ -143,6 +147,54 @@ async def test_listeners_get_captions_in_their_language(
     assert status["translation"]["enabled"] and status["translation"]["translating"] == ["fr"]
     assert "Traceback" not in worker.output()
     for p in (lea, plain, amelie, john):
+        await p.leave()
+
+
+async def test_a_slow_translator_catches_up_in_one_call_per_run_of_finals(
+    livekit_server, start_worker, scripted_llm: ScriptedLLM
+) -> None:
+    """A translator slower than the speaker (8 s a call, one at a time): the finals that waited
+    are translated together, published once under the first one's id and naming all of them, so
+    every final is translated exactly once and the last one is not left far behind."""
+    scripted_llm.answer = answer
+    scripted_llm.delay_s = 8.0  # about two finals' time: the ones waiting meanwhile go together
+    worker = start_worker(
+        AGENT_NAME=AGENT, WHISPER_MODEL="base", WHISPER_LANGUAGES="en", TRANSLATE_BACKEND="llm",
+        TRANSLATE_LLM_BASE_URL=scripted_llm.base_url, TRANSLATE_LANGUAGES="fr,en",
+        TRANSLATE_MAX_IN_FLIGHT="1",
+    )  # fmt: skip
+    room = "translate-catch-up"
+    url = livekit_server.url
+    lea = await CaptionReader.join(
+        url, token(livekit_server, "lea", room, attributes={"greffier.caption_language": "fr"})
+    )
+    english = {"greffier.language": "en"}
+    john = await Speaker.join(url, token(livekit_server, "john", room, attributes=english))
+    await john.publish()
+    await dispatch(livekit_server, AGENT, room)
+    worker.wait_for_log("captioning john", timeout=60)
+    names = ("hello_world", "quick_brown_fox", "counting", "hello_world")
+    pause = np.zeros(16000, dtype=np.float32)  # 1 s: each clip its own final
+    audio = np.concatenate([p for n in names for p in (load_audio(tts_clip("en", n).wav), pause)])
+    await john.play(audio, tail_silence=1.5)
+    originals = lambda: [c for c in lea.log.finals("john") if "greffier.language" not in c.attributes]  # noqa: E731
+    finals = lambda: {c.segment_id: c.text for c in originals()}  # noqa: E731
+    done = lambda: {i for g in translations(lea) for i in covered(g)}  # noqa: E731
+    await eventually(
+        lambda: len(finals()) >= 3 and set(finals()) <= done(), timeout=90, seen=lambda: lea.log.finals()
+    )
+    got = translations(lea)
+    ids = [i for g in got for i in covered(g)]
+    assert sorted(ids) == sorted(finals()) and len(ids) == len(set(ids))  # each final once
+    assert len(got) < len(finals()) and any(len(covered(g)) > 1 for g in got), [g.attributes for g in got]
+    for g in got:
+        assert g.segment_id == f"{covered(g)[0]}.fr"
+        assert g.text == "[French] " + " ".join(finals()[i] for i in covered(g))
+    merged = [m for m in lea.log.messages if m.get("translated_from") and len(m["original_segment_ids"]) > 1]
+    assert merged and all(m["original_segment_id"] == m["original_segment_ids"][0] for m in merged)
+    assert len(scripted_llm.requests) == len(got)  # one call per translation published
+    assert "Traceback" not in worker.output()
+    for p in (lea, john):
         await p.leave()
 
 

@@ -22,6 +22,7 @@ from tests.minutes.conftest import ScriptedLLM
 class Final:
     text: str
     language: str
+    speaker_identity: str = "ana"
 
 
 class SlowTranslator:
@@ -93,12 +94,16 @@ def test_settings_say_what_is_wrong(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TRANSLATE_LANGUAGES", "fr,english")
     with pytest.raises(ConfigError, match="TRANSLATE_LANGUAGES="):
         TranslateSettings.from_env()
+    monkeypatch.setenv("TRANSLATE_LANGUAGES", "fr")
+    monkeypatch.setenv("TRANSLATE_CATCH_UP", "0")
+    with pytest.raises(ConfigError, match="TRANSLATE_CATCH_UP"):
+        TranslateSettings.from_env()
 
 
 async def test_each_final_once_per_language_never_its_own_with_context() -> None:
     out: list[Translation] = []
     translator = SlowTranslator()
-    settings = TranslateSettings(backend="llm", context_sentences=2)
+    settings = TranslateSettings(backend="llm", context_sentences=2, catch_up=1)
     service = TranslationService(translator, settings, out.append)
     service.submit(Final("Bonjour.", "fr"), ["en", "fr", "de"])
     service.submit(Final("Good.", "en"), ["en"])  # only its own language asked: nothing
@@ -113,7 +118,9 @@ async def test_each_final_once_per_language_never_its_own_with_context() -> None
 
 async def test_bounded_under_load_and_failures_stay_inside(caplog: pytest.LogCaptureFixture) -> None:
     out: list[Translation] = []
-    settings = TranslateSettings(backend="llm", llm=LLMSettings(base_url="", max_parallel=1), max_queued=4)
+    settings = TranslateSettings(
+        backend="llm", llm=LLMSettings(base_url="", max_parallel=1), max_queued=4, catch_up=1
+    )
     service = TranslationService(SlowTranslator(delay=0.02), settings, out.append)
     for i in range(20):
         service.submit(Final(f"Sentence {i}.", "fr"), ["en", "de"])
@@ -125,6 +132,44 @@ async def test_bounded_under_load_and_failures_stay_inside(caplog: pytest.LogCap
     failing.submit(Final("Secret plans.", "fr"), ["en"])
     await failing.aclose()
     assert "secret" not in caplog.text.lower() and "RuntimeError" in caplog.text
+
+
+async def test_falling_behind_one_speakers_waiting_finals_go_in_one_call() -> None:
+    """One call per waiting run of a speaker's finals (at most ``catch_up``), per language, in
+    order; another speaker's final ends the run; the context then holds the joined text."""
+    out: list[Translation] = []
+    translator = SlowTranslator(delay=0.02)
+    settings = TranslateSettings(
+        backend="llm", llm=LLMSettings(base_url="", max_parallel=1), catch_up=3, context_sentences=1
+    )
+    service = TranslationService(translator, settings, out.append)
+    finals = [Final(f"A{i}.", "fr") for i in range(1, 6)] + [Final("B1.", "fr", "bruno"), Final("A6.", "fr")]
+    for f in finals:  # all waiting before the worker's first turn: it has fallen behind
+        service.submit(f, ["en", "de"])
+    await service.aclose()
+    calls = [(target, text) for text, _src, target, _ctx in translator.calls]
+    assert [c for c in calls if c[0] == "en"] == [
+        ("en", "A1. A2. A3."), ("en", "A4. A5."), ("en", "B1."), ("en", "A6.")
+    ]  # fmt: skip
+    assert [c for c in calls if c[0] == "de"] == [
+        ("de", "A1. A2. A3."), ("de", "A4. A5."), ("de", "B1."), ("de", "A6.")
+    ]  # fmt: skip
+    first = next(t for t in out if t.language == "en")
+    assert first.original == finals[0] and first.covers == tuple(finals[:3])
+    assert first.text == "en:A1. A2. A3."
+    single = next(t for t in out if t.language == "en" and t.original.text == "B1.")
+    assert single.covers == ()  # one final: nothing more to name
+    covered = [c for t in out if t.language == "en" for c in (t.covers or (t.original,))]
+    assert covered == finals and service.done == 2 * len(finals)  # each final once per language
+    second = next(c for c in translator.calls if c[0] == "A4. A5." and c[2] == "en")
+    assert second[3] == (("A1. A2. A3.", "en:A1. A2. A3."),)
+    # With catch-up off, the same queue is translated one final per call.
+    one = SlowTranslator(delay=0.0)
+    service = TranslationService(one, TranslateSettings(backend="llm", catch_up=1), out.append)
+    for f in finals:
+        service.submit(f, ["en"])
+    await service.aclose()
+    assert [c[0] for c in one.calls] == [f.text for f in finals]
 
 
 async def test_llm_translator_over_http(scripted_llm: ScriptedLLM) -> None:

@@ -133,6 +133,8 @@ function render(result, { announce = true } = {}) {
   if (result.translation) {
     // A translation of a final: shown in its original's place when it is the language asked for.
     if (result.segment) renderSegment(result.segment, announce && result.translation === state.captionLang);
+    // Finals it caught up on: their words are in the first one's translation.
+    for (const segment of result.also || []) renderSegment(segment, false);
     return;
   }
   renderSegment(result.segment, announce && result.becameFinal);
@@ -153,6 +155,15 @@ function renderSegment(segment, announce) {
     $('empty').hidden = true;
   }
   const translated = state.captionLang ? store.translation(segment.id, state.captionLang) : '';
+  // Translated together with an earlier final: that row shows both, this one steps aside.
+  li.hidden = !translated && Boolean(state.captionLang && store.coveredBy(segment.id, state.captionLang));
+  const originalText = translated
+    ? store
+        .covered(segment.id, state.captionLang)
+        .map((id) => store.segments.get(id)?.text || '')
+        .join(' ')
+        .trim()
+    : '';
   li.dataset.speakerIdentity = segment.identity;
   li.className = `caption ${segment.final ? 'final' : 'interim'}${translated ? ' translated' : ''}`;
   li.querySelector('.speaker').textContent = displayName(segment);
@@ -163,7 +174,7 @@ function renderSegment(segment, announce) {
   const original = li.querySelector('.original');
   original.hidden = !translated;
   original.querySelector('summary').textContent = t(state.lang, 'original');
-  original.querySelector('.original-text').textContent = translated ? segment.text : '';
+  original.querySelector('.original-text').textContent = originalText;
   if (segment.language) original.querySelector('.original-text').setAttribute('lang', segment.language);
   li.querySelector('.interim-mark').textContent = segment.final ? '' : t(state.lang, 'interim');
   if (stick) list.scrollTop = list.scrollHeight;

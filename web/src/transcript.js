@@ -7,11 +7,27 @@ export class CaptionStore {
     this.segments = new Map(); // segment id -> segment
     this.order = []; // segment ids in order of first appearance
     this.translations = new Map(); // original segment id -> Map(language -> text)
+    // A translation that caught up on several finals sits on the first: id -> Map(language -> ids).
+    this.covers = new Map();
   }
 
   /** The translation of segment ``id`` into ``language`` received so far, or ''. */
   translation(id, language) {
     return this.translations.get(id)?.get(language) || '';
+  }
+
+  /** The segment ids the translation of ``id`` into ``language`` covers ([id] when only itself). */
+  covered(id, language) {
+    return this.covers.get(id)?.get(language) || [id];
+  }
+
+  /** The first segment whose translation into ``language`` also covers ``id``, or ''. */
+  coveredBy(id, language) {
+    for (const [first, byLanguage] of this.covers) {
+      const ids = byLanguage.get(language);
+      if (first !== id && ids && ids.includes(id)) return first;
+    }
+    return '';
   }
 
   /**
@@ -26,8 +42,14 @@ export class CaptionStore {
       // beside its original, never a caption of its own (not in finals(), not in downloads).
       if (!this.translations.has(update.originalId)) this.translations.set(update.originalId, new Map());
       this.translations.get(update.originalId).set(update.language, update.text || '');
+      const ids = Array.isArray(update.covers) ? update.covers.filter((i) => typeof i === 'string') : [];
+      if (ids.length > 1) {
+        if (!this.covers.has(update.originalId)) this.covers.set(update.originalId, new Map());
+        this.covers.get(update.originalId).set(update.language, ids);
+      }
       const original = this.segments.get(update.originalId) || null;
-      return { segment: original, created: false, becameFinal: false, translation: update.language };
+      const also = ids.slice(1).map((i) => this.segments.get(i)).filter(Boolean);
+      return { segment: original, created: false, becameFinal: false, translation: update.language, also };
     }
     let segment = this.segments.get(update.id);
     const created = !segment;
@@ -129,7 +151,11 @@ export function fromCaptionMessage(message, receivedAt = Date.now() / 1000) {
     end: typeof message.end === 'number' ? message.end : undefined,
     language: typeof message.language === 'string' ? message.language : '',
     ...(typeof message.translated_from === 'string' && typeof message.original_segment_id === 'string'
-      ? { originalId: message.original_segment_id, translatedFrom: message.translated_from }
+      ? {
+          originalId: message.original_segment_id,
+          translatedFrom: message.translated_from,
+          ...(Array.isArray(message.original_segment_ids) ? { covers: message.original_segment_ids } : {}),
+        }
       : {}),
     receivedAt,
   };
@@ -143,6 +169,8 @@ export function fromStream(id, identity, text, attributes) {
     update.originalId = id.slice(0, -language.length - 1);
     update.language = language;
     update.translatedFrom = attributes['greffier.translated_from'];
+    const covers = attributes['greffier.translated_segments'];
+    if (covers) update.covers = covers.split(',');
   }
   return update;
 }

@@ -61,6 +61,23 @@ test('translations sit beside their original: never a caption of their own', () 
   assert.equal(store.translation('TR_1-0', 'de'), 'Guten Morgen.');
   assert.deepEqual(store.finals().map((s) => s.id), ['TR_1-0']);
   assert.equal(store.translation('TR_1-0', 'es'), '');
+  // A translation that caught up on two finals sits on the first and covers the second.
+  store.upsert({ id: 'TR_1-1', identity: 'john', text: 'Shall we start?', final: true, language: 'en' });
+  store.upsert({ id: 'TR_1-2', identity: 'john', text: 'Yes.', final: true, language: 'en' });
+  const both = { ...attrs, 'greffier.translated_segments': 'TR_1-1,TR_1-2' };
+  const caught = store.upsert(fromStream('TR_1-1.fr', 'john', 'On commence ? Oui.', both));
+  assert.equal(caught.segment.id, 'TR_1-1');
+  assert.deepEqual(caught.also.map((s) => s.id), ['TR_1-2']);
+  assert.deepEqual(store.covered('TR_1-1', 'fr'), ['TR_1-1', 'TR_1-2']);
+  assert.equal(store.coveredBy('TR_1-2', 'fr'), 'TR_1-1');
+  assert.equal(store.coveredBy('TR_1-2', 'de'), '');
+  assert.equal(store.coveredBy('TR_1-1', 'fr'), '');
+  const json = fromCaptionMessage({
+    type: 'caption', segment_id: 'TR_1-1.de', text: 'Fangen wir an? Ja.', final: true, language: 'de',
+    translated_from: 'en', original_segment_id: 'TR_1-1', original_segment_ids: ['TR_1-1', 'TR_1-2'],
+    speaker: { identity: 'john', name: 'John' },
+  });
+  assert.deepEqual(json.covers, ['TR_1-1', 'TR_1-2']);
   // An original's plain stream is not mistaken for a translation.
   assert.equal(fromStream('TR_1-1', 'john', 'Hi.', { 'lk.transcription_final': 'true' }).originalId, undefined);
 });
