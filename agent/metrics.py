@@ -50,6 +50,10 @@ prompt_echoes = Counter(
     "greffier_asr_prompt_echoes_total",
     "Finals decoded again without their prompt because they repeated it or looped",
 )
+context_fallbacks = Counter(
+    "greffier_asr_context_fallbacks_total",
+    "Finals decoded again without left context because the decode did not match the context's text",
+)
 queue_depth = Gauge("greffier_scheduler_queue_depth", "Decode requests waiting for the decoder")
 minutes_results = Counter("greffier_minutes_deliveries_total", "Minutes deliveries", ["channel", "result"])
 llm_latency = Histogram(

@@ -142,9 +142,15 @@ VARIANTS = [
     Variant("long-buffer", "fewer cuts in continuous speech (ASR_TRIM_SECONDS=12, MAX_BUFFER=24)",
             lambda s: dataclasses.replace(s, trim_seconds=12.0, max_buffer_seconds=24.0)),
     *(
-        Variant(f"context-{n}s", f"the final decode hears the stream's last {n} s of speech first "
-                f"(ASR_FINAL_CONTEXT_SECONDS={n})",
+        Variant(f"context-{n}s", f"the final decode hears the stream's last {n} s of speech first, "
+                f"its words told apart by text (ASR_FINAL_CONTEXT_SECONDS={n})",
                 lambda s, n=n: dataclasses.replace(s, final_context_seconds=float(n)))
+        for n in (4, 8, 15)
+    ),
+    *(
+        Variant(f"context-{n}s-time", f"as context-{n}s, its words told apart by timestamps "
+                f"(ASR_FINAL_CONTEXT_ALIGN=time)",
+                lambda s, n=n: dataclasses.replace(s, final_context_seconds=float(n), final_context_align="time"))
         for n in (4, 8, 15)
     ),
 ]

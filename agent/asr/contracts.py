@@ -31,6 +31,10 @@ class DecodeJob:
     # Samples of earlier speech put before the buffer in ``audio`` (a final's left context):
     # ``audio`` starts that many samples "before" ``start_sample``; words heard there are not this job's.
     context_samples: int = 0
+    # The context's known text (its finals), when it is told from the job's words by text; and
+    # the prompt the job would have had without context (for a decode of the job alone).
+    context_text: str = ""
+    plain_prompt: str = ""
 
 
 def to_float32(samples: np.ndarray) -> np.ndarray:

@@ -46,6 +46,7 @@ from agent.timebase import SAMPLE_RATE
 MIN_DECODE_SECONDS = 0.4
 MIN_FINAL_SECONDS = 0.25
 PROMPT_CHARS = 120
+MAX_DECODE_SAMPLES = 28 * SAMPLE_RATE  # a final's left context never pushes it past one window
 
 
 class StreamingRecognizer:
@@ -100,7 +101,7 @@ class StreamingRecognizer:
         self._heard_to = 0  # end sample of the last interim applied in this utterance
         # The audio of this stream's latest finals (speech only), the left context of the next
         # final decode when ``final_context_seconds`` is set.
-        self._context: deque[np.ndarray] = deque()
+        self._context: deque[tuple[np.ndarray, str]] = deque()  # (speech, its final's text)
         self._context_len = 0
 
     # -- audio in --------------------------------------------------------------------------------
@@ -218,6 +219,11 @@ class StreamingRecognizer:
                 return None
             audio = self._buf[: end - self._buf_start]
             context = self._context_audio() if kind == "final" else None
+            by_text = self.settings.final_context_align == "text"
+            room = MAX_DECODE_SAMPLES - audio.size  # context and utterance in one Whisper window
+            if context is not None and context.size > room:
+                context = context[context.size - room :] if room > 0 and not by_text else None
+            by_text = by_text and context is not None
             return DecodeJob(
                 kind=kind,
                 audio=audio.copy() if context is None else np.concatenate([context, audio]),
@@ -232,16 +238,22 @@ class StreamingRecognizer:
                 early=early_end is not None,
                 loaded=self.under_pressure,
                 context_samples=0 if context is None else context.size,
+                context_text=" ".join(t for _, t in self._context) if by_text else "",
+                plain_prompt=self._prompt() if by_text else "",
             )
 
     def _context_audio(self) -> np.ndarray | None:
         if not self._context:
             return None
-        return np.concatenate(list(self._context)) if len(self._context) > 1 else self._context[0]
+        if len(self._context) == 1:
+            return self._context[0][0]
+        return np.concatenate([a for a, _ in self._context])
 
-    def _keep_context(self, start: float, end: float) -> None:
-        """Keep the speech between ``start`` and ``end`` (stream seconds, still in the buffer) as
-        left context for later finals, the oldest dropped past ``final_context_seconds``."""
+    def _keep_context(self, start: float, end: float, text: str) -> None:
+        """Keep the speech between ``start`` and ``end`` (stream seconds, still in the buffer),
+        whose final said ``text``, as left context for later finals, the oldest dropped past
+        ``final_context_seconds``: whole finals when told apart by text (cut audio would no
+        longer match its text; the latest is kept up to twice the limit), else cut at it."""
         limit = int(self.settings.final_context_seconds * SAMPLE_RATE)
         if limit <= 0:
             return
@@ -249,16 +261,19 @@ class StreamingRecognizer:
         b = min(self._len, int(end * SAMPLE_RATE) - self._buf_start)
         if b <= a:
             return
-        self._context.append(self._buf[a:b].copy())
+        self._context.append((self._buf[a:b].copy(), text.strip()))
         self._context_len += b - a
-        while self._context_len > limit:
-            head = self._context[0]
+        whole = self.settings.final_context_align == "text"
+        while self._context_len > limit and not (
+            whole and len(self._context) == 1 and self._context_len <= 2 * limit
+        ):
+            head, head_text = self._context[0]
             excess = self._context_len - limit
-            if head.size <= excess:
+            if head.size <= excess or whole:
                 self._context.popleft()
                 self._context_len -= head.size
             else:
-                self._context[0] = head[excess:]
+                self._context[0] = (head[excess:], head_text)
                 self._context_len -= excess
 
     def _prompt(self) -> str:
@@ -321,7 +336,9 @@ class StreamingRecognizer:
                 events += self._close_segment(now, len(self._committed))
                 if events:
                     self._keep_context(
-                        events[-1].start - 0.1, min(events[-1].end + 0.2, job.end_sample / SAMPLE_RATE)
+                        events[-1].start - 0.1,
+                        min(events[-1].end + 0.2, job.end_sample / SAMPLE_RATE),
+                        events[-1].text,
                     )
                 self._after_final(job)
                 return events
@@ -481,7 +498,7 @@ class StreamingRecognizer:
             return []
         events = self._close_segment(now, count)
         if events:
-            self._keep_context(events[-1].start - 0.1, cut_time)
+            self._keep_context(events[-1].start - 0.1, cut_time, events[-1].text)
         self._cut_buffer(int(cut_time * SAMPLE_RATE))
         return events
 

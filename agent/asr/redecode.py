@@ -7,18 +7,23 @@ decoded a second time. The decoders only decode; the engine (and the offline pat
   decoded again in that language (the batched path sets it before decoding instead).
 - Prompt echo: a final whose decode starts by repeating its prompt, or loops, is decoded again
   without the prompt (see ``unechoed``).
+- Left context by text: a final decoded after its stream's earlier speech keeps the words after
+  those that match the context's known text; when the decode does not reproduce that text (mixed
+  voices), the utterance is decoded again alone (see ``uncontexted``).
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from difflib import SequenceMatcher
 
 from agent import metrics
-from agent.asr.agreement import echoes_prompt, strip_repetitions
+from agent.asr.agreement import echoes_prompt, norm, strip_repetitions
 from agent.asr.batched import BatchDecoder
 from agent.asr.contracts import DecodeJob, Hypothesis
 from agent.asr.decoder import WhisperDecoder
+from agent.asr.events import Word
 from agent.asr.language import LanguageVote
 from agent.timebase import SAMPLE_RATE
 
@@ -53,7 +58,7 @@ def decode_job(
             hyp = dataclasses.replace(
                 again, language_probs=hyp.language_probs, seconds=hyp.seconds + again.seconds
             )
-    return hyp
+    return uncontexted(decoder, job, hyp, beam)
 
 
 def decode_batch(
@@ -73,7 +78,10 @@ def decode_batch(
         return language_for(votes, detected, probs, len(job.audio) / SAMPLE_RATE)
 
     hyps = batch.decode(jobs, beam=beam, choose_language=choose)
-    return [unechoed(decoder, job, hyp, beam) for job, hyp in zip(jobs, hyps, strict=True)]
+    return [
+        uncontexted(decoder, job, unechoed(decoder, job, hyp, beam), beam)
+        for job, hyp in zip(jobs, hyps, strict=True)
+    ]
 
 
 def unechoed(decoder: WhisperDecoder, job: DecodeJob, hyp: Hypothesis, beam: int) -> Hypothesis:
@@ -95,3 +103,50 @@ def unechoed(decoder: WhisperDecoder, job: DecodeJob, hyp: Hypothesis, beam: int
         language_probs=hyp.language_probs,
         seconds=hyp.seconds + again.seconds,
     )
+
+
+# Share of the context's words the decode must reproduce for its words after them to be trusted.
+CONTEXT_MATCH = 0.7
+CONTEXT_SLACK = 1.0  # seconds past the cut a context word may be placed at (Whisper's timing)
+
+
+def own_words(context_text: str, words: Sequence[Word], cut: float) -> list[Word] | None:
+    """The words of a decode that follow its left context (times relative to the decoded audio,
+    ``cut`` the context's length), or None when the decode does not reproduce the context.
+
+    The context's words are found by text (``SequenceMatcher`` over normalised words), not by
+    their timestamps: Whisper places some of them after the cut. A match that starts more than
+    ``CONTEXT_SLACK`` after the cut is the speaker saying the same words again, not context."""
+    known = [w for w in (norm(t) for t in context_text.split()) if w]
+    heard = [norm(w.text) for w in words]
+    if not known:
+        return list(words)
+    matcher = SequenceMatcher(None, known, heard, autojunk=False)
+    blocks = [b for b in matcher.get_matching_blocks() if b.size and words[b.b].start < cut + CONTEXT_SLACK]
+    if sum(b.size for b in blocks) < CONTEXT_MATCH * len(known):
+        return None
+    after = max(b.b + b.size for b in blocks)
+    own = [w for w in words[after:] if w.end > cut and norm(w.text)]
+    return [dataclasses.replace(w, start=max(w.start, cut), end=max(w.end, cut)) for w in own]
+
+
+def uncontexted(decoder: WhisperDecoder, job: DecodeJob, hyp: Hypothesis, beam: int) -> Hypothesis:
+    """A final decoded after its left context, told apart by text (``job.context_text``): only
+    its own words, their times kept; or, when the decode does not reproduce the context (one
+    more decode, only then), the utterance decoded alone with the prompt it would have had."""
+    if job.kind != "final" or not job.context_samples or not job.context_text:
+        return hyp
+    cut = job.context_samples / SAMPLE_RATE
+    own = own_words(job.context_text, hyp.words, cut)
+    if own is not None:
+        return dataclasses.replace(hyp, words=own)
+    metrics.context_fallbacks.inc()
+    alone = decoder.decode(
+        job.audio[job.context_samples :], language=job.language or hyp.language,
+        prompt=job.plain_prompt, beam_size=beam,
+    )  # fmt: skip
+    moved = [dataclasses.replace(w, start=w.start + cut, end=w.end + cut) for w in alone.words]
+    return dataclasses.replace(
+        alone, words=moved, language=hyp.language, language_probability=hyp.language_probability,
+        language_probs=hyp.language_probs, seconds=hyp.seconds + alone.seconds,
+    )  # fmt: skip

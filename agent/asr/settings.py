@@ -48,6 +48,7 @@ def parse_language(value: str, variable: str = "WHISPER_LANGUAGE") -> str | None
 
 
 FINAL_POLICIES = ("keep", "redecode", "merge")
+CONTEXT_ALIGNS = ("text", "time")
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,10 @@ class AsrSettings:
     # utterance's final, whose words there are then dropped: short utterances heard alone are
     # where streaming loses words that one offline pass over merged speech gets (issue 18).
     final_context_seconds: float = 0.0
+    # How the context's words are told from the utterance's: "text" matches the decode against
+    # the context's known finals and decodes the utterance alone when they disagree (overlapping
+    # voices); "time" drops the words whose middle falls before the cut (Whisper misplaces some).
+    final_context_align: str = "text"
     batch_size: int | None = None  # decodes of different streams per model call; None = auto
     decode_workers: int | None = None  # decodes run side by side; None = auto
 
@@ -124,6 +129,7 @@ class AsrSettings:
             vad_min_silence_ms=env_int("VAD_MIN_SILENCE_MS", 500, minimum=100, maximum=5000),
             final_policy=env_choice("ASR_FINAL_POLICY", "redecode", FINAL_POLICIES),
             final_context_seconds=env_float("ASR_FINAL_CONTEXT_SECONDS", 0.0, minimum=0.0, maximum=20.0),
+            final_context_align=env_choice("ASR_FINAL_CONTEXT_ALIGN", "text", CONTEXT_ALIGNS),
             batch_size=env_auto_int("ASR_BATCH_SIZE", minimum=1, maximum=MAX_BATCH_SIZE),
             decode_workers=env_auto_int("ASR_DECODE_WORKERS", minimum=1, maximum=MAX_DECODE_WORKERS),
         )

@@ -326,7 +326,7 @@ class HearsTheContext(RecordingDecoder):
 def test_a_final_hears_earlier_speech_first_and_keeps_only_its_own_words(vad_model) -> None:  # type: ignore[no-untyped-def]
     audio, timeline = gapped([1.0, 1.0, 1.0, 1.0])
     decoder = HearsTheContext(timeline)
-    settings = AsrSettings(model="scripted", final_context_seconds=3.0)
+    settings = AsrSettings(model="scripted", final_context_seconds=3.0, final_context_align="time")
     finals = [e for e in run(StreamingRecognizer(vad_model, settings), audio, decoder) if e.is_final]
     assert [norm(w.text) for e in finals for w in e.words] == [norm(t) for t, _, _ in timeline]
     final_jobs = [j for j in decoder.jobs if j.kind == "final"]
@@ -338,3 +338,23 @@ def test_a_final_hears_earlier_speech_first_and_keeps_only_its_own_words(vad_mod
     assert all(j.prompt == "" for j in later)  # its text is in the audio now
     # Interims never carry it (they run every half second: the cost would be paid each time).
     assert all(j.context_samples == 0 for j in decoder.jobs if j.kind == "interim")
+    assert all(j.context_text == "" for j in decoder.jobs)  # told apart by time here
+
+
+def test_a_final_told_from_its_context_by_text_gets_the_earlier_finals_text(vad_model) -> None:  # type: ignore[no-untyped-def]
+    """By text (the default), the context is whole earlier finals with their text, and the job
+    carries the prompt it would have had alone (for the decode without context)."""
+    audio, timeline = gapped([1.0, 1.0, 1.0, 1.0])
+    decoder = RecordingDecoder(timeline)  # hears only each job's own span
+    settings = AsrSettings(model="scripted", final_context_seconds=3.0)
+    finals = [e for e in run(StreamingRecognizer(vad_model, settings), audio, decoder) if e.is_final]
+    assert [norm(w.text) for e in finals for w in e.words] == [norm(t) for t, _, _ in timeline]
+    later = [j for j in decoder.jobs if j.kind == "final" and j.context_samples]
+    assert later
+    for job in later:
+        before = [f for f in finals if f.end * SAMPLE_RATE <= job.start_sample + 1]
+        # Whole finals, the latest ones, in order: the context's text ends with the last one's.
+        assert job.context_text and job.context_text.endswith(before[-1].text.strip())
+        assert job.context_text in " ".join(f.text.strip() for f in before)
+        assert job.context_samples <= 2 * 3 * SAMPLE_RATE  # the latest may run past the limit
+        assert job.prompt == "" and job.plain_prompt == before[-1].text.strip()[-120:]
