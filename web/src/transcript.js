@@ -9,6 +9,7 @@ export class CaptionStore {
     this.translations = new Map(); // original segment id -> Map(language -> text)
     // A translation that caught up on several finals sits on the first: id -> Map(language -> ids).
     this.covers = new Map();
+    this.coveredByFirst = new Map(); // each later id of such a translation -> Map(language -> first id)
   }
 
   /** The translation of segment ``id`` into ``language`` received so far, or ''. */
@@ -23,11 +24,7 @@ export class CaptionStore {
 
   /** The first segment whose translation into ``language`` also covers ``id``, or ''. */
   coveredBy(id, language) {
-    for (const [first, byLanguage] of this.covers) {
-      const ids = byLanguage.get(language);
-      if (first !== id && ids && ids.includes(id)) return first;
-    }
-    return '';
+    return this.coveredByFirst.get(id)?.get(language) || '';
   }
 
   /**
@@ -46,6 +43,11 @@ export class CaptionStore {
       if (ids.length > 1) {
         if (!this.covers.has(update.originalId)) this.covers.set(update.originalId, new Map());
         this.covers.get(update.originalId).set(update.language, ids);
+        for (const later of ids) {
+          if (later === update.originalId) continue;
+          if (!this.coveredByFirst.has(later)) this.coveredByFirst.set(later, new Map());
+          this.coveredByFirst.get(later).set(update.language, update.originalId);
+        }
       }
       const original = this.segments.get(update.originalId) || null;
       const also = ids.slice(1).map((i) => this.segments.get(i)).filter(Boolean);
