@@ -218,12 +218,7 @@ class StreamingRecognizer:
             else:
                 return None
             audio = self._buf[: end - self._buf_start]
-            context = self._context_audio() if kind == "final" else None
-            by_text = self.settings.final_context_align == "text"
-            room = MAX_DECODE_SAMPLES - audio.size  # context and utterance in one Whisper window
-            if context is not None and context.size > room:
-                context = context[context.size - room :] if room > 0 and not by_text else None
-            by_text = by_text and context is not None
+            context, context_text = self._left_context(audio.size) if kind == "final" else (None, "")
             return DecodeJob(
                 kind=kind,
                 audio=audio.copy() if context is None else np.concatenate([context, audio]),
@@ -238,16 +233,25 @@ class StreamingRecognizer:
                 early=early_end is not None,
                 loaded=self.under_pressure,
                 context_samples=0 if context is None else context.size,
-                context_text=" ".join(t for _, t in self._context) if by_text else "",
-                plain_prompt=self._prompt() if by_text else "",
+                context_text=context_text,
+                plain_prompt=self._prompt() if context_text else "",
             )
 
-    def _context_audio(self) -> np.ndarray | None:
+    def _left_context(self, own: int) -> tuple[np.ndarray | None, str]:
+        """The audio to decode before a final of ``own`` samples, and its text when told apart
+        by text ("" otherwise); context and utterance fit in one Whisper window (whole finals
+        or none by text, the latest audio by time)."""
         if not self._context:
-            return None
-        if len(self._context) == 1:
-            return self._context[0][0]
-        return np.concatenate([a for a, _ in self._context])
+            return None, ""
+        pieces = [a for a, _ in self._context]
+        audio = pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
+        by_text = self.settings.final_context_align == "text"
+        room = MAX_DECODE_SAMPLES - own
+        if audio.size > room:
+            if by_text or room <= 0:
+                return None, ""
+            audio = audio[audio.size - room :]
+        return audio, " ".join(t for _, t in self._context) if by_text else ""
 
     def _keep_context(self, start: float, end: float, text: str) -> None:
         """Keep the speech between ``start`` and ``end`` (stream seconds, still in the buffer),
