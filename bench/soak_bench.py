@@ -166,6 +166,36 @@ def slope_per_hour(xs: list[float], ys: list[float | None]) -> float | None:
     return float(np.polyfit(x / 3600.0, y, 1)[0])
 
 
+async def sample_rss(proc: psutil.Process, meeting: Meeting, trace: list[tuple[float, float]]) -> None:
+    while True:
+        trace.append((meeting.elapsed() / 60.0, proc.memory_info().rss / 2**20))
+        await asyncio.sleep(30.0)
+
+
+def plot(out: Path, rows: list[dict], trace: list[tuple[float, float]]) -> None:  # type: ignore[type-arg]
+    """RSS every 30 s above, latency per window below: a picture of "flat"."""
+    if not trace:
+        return
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(7, 5), sharex=True)
+    top.plot([m for m, _ in trace], [mb for _, mb in trace], lw=1)
+    top.set_ylabel("worker RSS (MB)")
+    xs = [r["minute"] for r in rows]
+    bottom.plot(xs, [r["shown_p95"] or np.nan for r in rows], marker="o", label="on screen p95")
+    bottom.plot(xs, [r["shown_p50"] or np.nan for r in rows], marker="o", label="on screen p50")
+    bottom.plot(xs, [r["final_p95"] or np.nan for r in rows], marker="^", label="final p95")
+    bottom.set_ylabel("seconds")
+    bottom.set_xlabel("minute of the meeting")
+    bottom.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out / "soak_rss.png", dpi=110)
+    plt.close(fig)
+
+
 async def main_async(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -180,6 +210,7 @@ async def main_async(args: argparse.Namespace) -> int:
     )  # fmt: skip
     proc = psutil.Process(worker.pid)
     rows: list[dict] = []  # type: ignore[type-arg]
+    trace: list[tuple[float, float]] = []  # (minute, RSS MB) every 30 s: the noise a window's sample hides
     minutes_seconds: float | None = None
     room = f"soak-{int(time.time())}"
     try:
@@ -195,6 +226,7 @@ async def main_async(args: argparse.Namespace) -> int:
         meeting.t0 = time.monotonic()
         wall0 = time.time()
         tasks = [asyncio.ensure_future(meeting.talk()), asyncio.ensure_future(meeting.script())]
+        sampler = asyncio.ensure_future(sample_rss(proc, meeting, trace))
         window = args.window * 60
         n_windows = max(1, round(args.minutes / args.window))
         for i in range(n_windows):
@@ -216,9 +248,10 @@ async def main_async(args: argparse.Namespace) -> int:
                 "tasks": gauge(port, "greffier_room_asyncio_tasks"),
             }
             rows.append(row)
-            (out / "soak.json").write_text(json.dumps({"rows": rows}, indent=1))
+            (out / "soak.json").write_text(json.dumps({"rows": rows, "rss_trace": trace}, indent=1))
             print(json.dumps(row), file=sys.stderr)
         await asyncio.gather(*tasks)
+        sampler.cancel()
         await asyncio.sleep(5.0)  # the last finals
         finals = [m for m in reader.log.messages if m["final"]]
         for who in list(meeting.present):
@@ -240,6 +273,7 @@ async def main_async(args: argparse.Namespace) -> int:
     missing = [m["segment_id"] for m in finals if m["segment_id"] not in kept]
     flood = log_path.read_bytes().count(FLOOD)
     minutes = [r["minute"] * 60.0 for r in rows]
+    settled = [(m, mb) for m, mb in trace if m >= 20.0]  # after the first 20 min (models, arenas warming)
     summary = {
         "finals": len(finals),
         "finals_missing_from_journal": len(missing),
@@ -250,8 +284,12 @@ async def main_async(args: argparse.Namespace) -> int:
             k: slope_per_hour(minutes, [r[k] for r in rows])
             for k in ("shown_p95", "final_p95", "rss_mb", "fds", "threads", "tasks")
         },
+        "rss_trace_slope_per_hour_after_20_min": slope_per_hour(
+            [m * 60.0 for m, _ in settled], [mb for _, mb in settled]
+        ),
     }
-    (out / "soak.json").write_text(json.dumps({"rows": rows, "summary": summary}, indent=1))
+    (out / "soak.json").write_text(json.dumps({"rows": rows, "rss_trace": trace, "summary": summary}, indent=1))
+    plot(out, rows, trace)
     load = os.getloadavg()
     print(
         f"\nSoak: Whisper `{args.model}`, {args.minutes:g} min, 4 speakers, 2 cores,"
@@ -280,6 +318,10 @@ async def main_async(args: argparse.Namespace) -> int:
         f" ({'–' if minutes_seconds is None else f'{minutes_seconds:.0f} s'} after the room ended);"
         f" 'Event loop is closed' lines: {flood}"
     )
+    tail = summary["rss_trace_slope_per_hour_after_20_min"]
+    if tail is not None:
+        print(f"RSS sampled every 30 s: {min(mb for _, mb in trace):.0f}-{max(mb for _, mb in trace):.0f} MB,"
+              f" slope after minute 20 {tail:+.1f} MB/h; plot: {out / 'soak_rss.png'}")
     ok = not missing and len(hook.bodies) == 1 and flood == 0
     return 0 if ok else 1
 
