@@ -67,6 +67,7 @@ from agent.minutes.local_server import smollm2_path
 from agent.minutes.model import Minutes
 from agent.minutes.settings import (
     DEFAULT_PROMPTS_DIR,
+    PASSES,
     LLMSettings,
     MinutesSettings,
     SMTPSettings,
@@ -274,7 +275,8 @@ def write_journal(meeting: dict[str, Any], data_dir: Path) -> Path:
 def settings_for(data_dir: Path, base_url: str, alias: str, args: argparse.Namespace, tz: str) -> MinutesSettings:
     llm = LLMSettings(base_url=base_url, model=alias, context_tokens=args.ctx,
                       max_output_tokens=args.max_output, max_parallel=1, timeout_s=args.timeout,
-                      retries=0, temperature=0.2)
+                      retries=0, temperature=0.2, passes=args.passes,
+                      list_chunk_tokens=args.list_chunk_tokens)
     return MinutesSettings(data_dir=data_dir, llm=llm, smtp=SMTPSettings(""), webhook=WebhookSettings(""),
                            prompts_dir=args.prompts_dir, timezone=tz)
 
@@ -306,7 +308,7 @@ async def run_one(meeting: dict[str, Any], model: str, base_url: str, args: argp
     if not minutes.generated and minutes.key_sentences:  # the extractive minutes' own text
         scores["language"] = text_language(" ".join(minutes.key_sentences))
     return Run(meeting["id"], model, round(seconds, 1), len(minutes.llm_calls),
-               sum(c.stage == "map" for c in minutes.llm_calls), minutes.llm_output()["response_format"],
+               sum(c.stage.startswith("map") for c in minutes.llm_calls), minutes.llm_output()["response_format"],
                minutes.generated, scores, notes)
 
 
@@ -427,6 +429,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--qwen", default=str(QWEN_PATH), help="Qwen GGUF (scripts/install-qwen.sh)")
     parser.add_argument("--ctx", type=int, default=8192, help="LLM context tokens (one slot)")
     parser.add_argument("--max-output", type=int, default=1024)
+    parser.add_argument("--passes", choices=PASSES, default="one",
+                        help="LLM_MINUTES_PASSES: one call per chunk, or one per list")
+    parser.add_argument("--list-chunk-tokens", type=int, default=0,
+                        help="LLM_LIST_CHUNK_TOKENS: transcript tokens per list question (per-list)")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds per LLM call")
     parser.add_argument("--out", type=Path, default=Path("artifacts/minutes-quality"))

@@ -28,6 +28,9 @@ from agent.minutes.settings import LLMSettings
 
 log = get_logger(__name__)
 
+Schema = tuple[str, dict[str, Any]]  # a response's name and its JSON schema
+NOTES: Schema = ("minutes_notes", NOTES_SCHEMA)
+
 
 class LLMError(RuntimeError):
     """The LLM could not give an answer (after retries); the message holds no prompt text."""
@@ -73,7 +76,10 @@ class LLMClient:
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
-    async def chat(self, messages: list[dict[str, str]], *, max_tokens: int) -> ChatResult:
+    async def chat(
+        self, messages: list[dict[str, str]], *, max_tokens: int, schema: Schema | None = None
+    ) -> ChatResult:
+        """``schema``: the JSON the answer must be (name, JSON schema); the whole notes if None."""
         started = time.monotonic()
         try:
             async for attempt in AsyncRetrying(
@@ -87,7 +93,7 @@ class LLMClient:
                     if number > 1:
                         log.info("LLM call: attempt %d", number)
                     with metrics.llm_latency.time():
-                        data, used = await self._post(messages, max_tokens)
+                        data, used = await self._post(messages, max_tokens, schema or NOTES)
         except httpx.HTTPStatusError as exc:
             raise LLMError(f"LLM answered HTTP {exc.response.status_code}") from None
         except httpx.TransportError as exc:
@@ -108,7 +114,9 @@ class LLMClient:
             finish_reason=finish if isinstance(finish, str) else "",
         )
 
-    async def _post(self, messages: list[dict[str, str]], max_tokens: int) -> tuple[dict[str, Any], str]:
+    async def _post(
+        self, messages: list[dict[str, str]], max_tokens: int, schema: Schema
+    ) -> tuple[dict[str, Any], str]:
         """The answer and the response_format the server accepted for it."""
         body: dict[str, Any] = {
             "messages": messages,
@@ -120,7 +128,7 @@ class LLMClient:
             body["model"] = self.settings.model
         url = f"{self.settings.base_url}/chat/completions"
         while True:
-            response_format = _response_format(self._formats[0])
+            response_format = _response_format(self._formats[0], schema)
             if response_format is not None:
                 body["response_format"] = response_format
             else:
@@ -166,16 +174,14 @@ def _context_error(response: httpx.Response) -> bool:
     return "context" in text and ("exceed" in text or "too long" in text or "maximum" in text)
 
 
-def _response_format(kind: str) -> dict[str, Any] | None:
+def _response_format(kind: str, schema: Schema) -> dict[str, Any] | None:
     """The request's ``response_format``: OpenAI's json_schema, llama.cpp's json_object + schema
     (grammar-constrained, what makes small local models usable), plain json_object, or none."""
+    name, body = schema
     if kind == "json_schema":
-        return {
-            "type": "json_schema",
-            "json_schema": {"name": "minutes_notes", "schema": NOTES_SCHEMA, "strict": True},
-        }
+        return {"type": "json_schema", "json_schema": {"name": name, "schema": body, "strict": True}}
     if kind == "json_object_schema":
-        return {"type": "json_object", "schema": NOTES_SCHEMA}
+        return {"type": "json_object", "schema": body}
     if kind == "json_object":
         return {"type": "json_object"}
     return None

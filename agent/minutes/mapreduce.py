@@ -24,9 +24,10 @@ from agent.minutes.chunking import (
     estimate_tokens,
     group_by_budget,
 )
-from agent.minutes.llm import LLMClient, LLMError
+from agent.minutes.lists import ListCall, combine, plan_list_calls, summaries_call
+from agent.minutes.llm import LLMClient, LLMError, Schema
 from agent.minutes.model import LLMCall, Notes
-from agent.minutes.parse import merge_notes, parse_notes, parse_notes_how
+from agent.minutes.parse import merge_notes, parse_notes, parse_notes_how, parse_part_how
 from agent.minutes.prompts import (
     PromptSet,
     map_user_message,
@@ -95,6 +96,8 @@ class Summariser:
     async def summarise(self, lines: list[str], title: str) -> Outcome:
         if not lines:
             return Outcome(None, failure="empty transcript")
+        if self.settings.passes == "per-list":
+            return await self._summarise_lists(lines, title)
         map_messages = plan_map_calls(lines, self.settings, self.prompts, title)
         log.info(
             "minutes: %d map call(s), at most %d in parallel", len(map_messages), self.settings.max_parallel
@@ -138,7 +141,59 @@ class Summariser:
             texts = [_serialise(n, limit - _PART_TAG_CHARS) for n in merged]
         return None
 
+    async def _summarise_lists(self, lines: list[str], title: str) -> Outcome:
+        plan = plan_list_calls(lines, self.settings, self.prompts, title)
+        log.info(
+            "minutes: %d chunk(s) x %d list questions, at most %d chunk(s) at once",
+            len(plan), len(plan[0]) if plan else 0, self.settings.max_parallel,
+        )
+        results = await asyncio.gather(*(self._chunk_lists(calls) for calls in plan))
+        partials = [n for n in results if n is not None]
+        complete = len(partials) == len(results)
+        if not partials:
+            return Outcome(None, self.calls, failure="every map call failed", complete=False)
+        merged = merge_notes(partials)  # the lists: a small model's reduce would drop items
+        summaries = [n for n in partials if n.summary]
+        if len(summaries) <= 1:
+            first = summaries[0] if summaries else Notes()
+            notes = Notes(first.summary, first.topics or merged.topics, merged.decisions,
+                          merged.action_items, merged.open_questions)
+            return Outcome(notes, self.calls, complete=complete and bool(summaries))
+        limit = reduce_budget(self.settings, self.prompts, title).input_chars
+        call = summaries_call(summaries, self.prompts, title, limit)
+        async with self._semaphore:
+            summary = await self._ask("reduce", call.messages, call.schema, call.keys)
+        if summary is None or not summary.summary:
+            return Outcome(merged, self.calls, failure="reduce failed", complete=False)
+        return Outcome(
+            Notes(summary.summary, summary.topics or merged.topics, merged.decisions,
+                  merged.action_items, merged.open_questions),
+            self.calls,
+            complete=complete,
+        )
+
+    async def _chunk_lists(self, calls: list[ListCall]) -> Notes | None:
+        """A chunk's questions back to back, holding one slot: they share the prompt's prefix."""
+        answers = []
+        async with self._semaphore:
+            for call in calls:
+                answer = await self._ask(f"map:{call.name}", call.messages, call.schema, call.keys)
+                if answer is not None:
+                    answers.append(answer)
+        return combine(answers) if answers else None
+
     async def _call(self, stage: str, msgs: list[dict[str, str]]) -> Notes | None:
+        async with self._semaphore:
+            return await self._ask(stage, msgs)
+
+    async def _ask(
+        self,
+        stage: str,
+        msgs: list[dict[str, str]],
+        schema: Schema | None = None,
+        keys: tuple[str, ...] = (),
+    ) -> Notes | None:
+        """One call, the caller holding a slot; ``keys``: a list's answer (empty is valid)."""
         estimate = estimate_messages(msgs)
         limit = self.settings.context_tokens
         if estimate + self.settings.max_output_tokens + SAFETY_TOKENS > limit:
@@ -146,15 +201,14 @@ class Summariser:
                 f"{stage} call of ~{estimate} tokens + {self.settings.max_output_tokens} output"
                 f" exceeds LLM_CONTEXT_TOKENS={self.settings.context_tokens}"
             )
-        async with self._semaphore:
-            started = time.monotonic()
-            try:
-                result = await self.client.chat(msgs, max_tokens=self.settings.max_output_tokens)
-            except LLMError as exc:
-                log.warning("minutes: %s call failed: %s", stage, exc)
-                self.calls.append(LLMCall(stage, estimate, None, None, time.monotonic() - started, False))
-                return None
-        notes, how = parse_notes_how(result.text)
+        started = time.monotonic()
+        try:
+            result = await self.client.chat(msgs, max_tokens=self.settings.max_output_tokens, schema=schema)
+        except LLMError as exc:
+            log.warning("minutes: %s call failed: %s", stage, exc)
+            self.calls.append(LLMCall(stage, estimate, None, None, time.monotonic() - started, False))
+            return None
+        notes, how = parse_part_how(result.text, keys) if keys else parse_notes_how(result.text)
         self.calls.append(
             LLMCall(
                 stage,

@@ -49,6 +49,13 @@ NOTES_SCHEMA: dict[str, Any] = _object(
     open_questions=_list(_text(MAX_ITEM_CHARS), 10),
 )
 
+
+
+def part_schema(keys: tuple[str, ...]) -> dict[str, Any]:
+    """The notes' schema cut down to some keys: what one list's call must answer."""
+    return _object(**{k: NOTES_SCHEMA["properties"][k] for k in keys})
+
+
 _ALIASES = {
     "summary": ("summary", "résumé", "resume", "overview"),
     "topics": ("topics", "sujets", "topics_discussed"),
@@ -139,6 +146,34 @@ def parse_notes(text: str) -> Notes | None:
 def parse_notes_how(text: str) -> tuple[Notes | None, str]:
     """The notes and how they were read: ``json`` (the answer was the object), ``extracted``
     (found inside prose or a code fence), ``repaired`` (cut off, closed), ``failed``."""
+    data, how = _read_object(text)
+    if data is None:
+        return None, "failed"
+    notes = _notes_from(data)
+    return notes, (how if notes is not None else "failed")
+
+
+def parse_part_how(text: str, keys: tuple[str, ...]) -> tuple[Notes | None, str]:
+    """One list's answer (``keys`` of the notes, e.g. ``("action_items",)``): unlike whole
+    notes, an empty list is a valid answer ("no action item here"); only an answer that names
+    none of the keys, or is no JSON, has failed."""
+    data, how = _read_object(text)
+    if data is None:
+        return None, "failed"
+    lowered = {str(k).strip().lower() for k in data}
+    if not any(alias in lowered for key in keys for alias in _ALIASES[key]):
+        return None, "failed"
+    full = _notes_from(data, allow_empty=True) or Notes()
+    return Notes(
+        summary=full.summary if "summary" in keys else "",
+        topics=full.topics if "topics" in keys else (),
+        decisions=full.decisions if "decisions" in keys else (),
+        action_items=full.action_items if "action_items" in keys else (),
+        open_questions=full.open_questions if "open_questions" in keys else (),
+    ), how
+
+
+def _read_object(text: str) -> tuple[dict[str, Any] | None, str]:
     how = "json"
     try:
         data = json.loads(text)
@@ -148,13 +183,10 @@ def parse_notes_how(text: str) -> tuple[Notes | None, str]:
         how, data = "extracted", extract_json_object(text)
     if data is None:
         how, data = "repaired", repair_truncated_json(text)
-    if data is None:
-        return None, "failed"
-    notes = _notes_from(data)
-    return notes, (how if notes is not None else "failed")
+    return data, how
 
 
-def _notes_from(data: dict[str, Any]) -> Notes | None:
+def _notes_from(data: dict[str, Any], *, allow_empty: bool = False) -> Notes | None:
     lowered = {str(k).strip().lower(): v for k, v in data.items()}
 
     def pick(key: str) -> Any:
@@ -171,7 +203,7 @@ def _notes_from(data: dict[str, Any]) -> Notes | None:
         action_items=_actions(pick("action_items")),
         open_questions=_strings(pick("open_questions")),
     )
-    return None if notes.is_empty() else notes
+    return None if notes.is_empty() and not allow_empty else notes
 
 
 def _clean(value: str, limit: int) -> str:

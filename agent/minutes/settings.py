@@ -24,6 +24,7 @@ from agent.config import (
 from agent.transcript.metadata import is_valid_email
 
 RESPONSE_FORMATS = ("auto", "json_schema", "json_object_schema", "json_object", "none")
+PASSES = ("one", "per-list")
 DEFAULT_PROMPTS_DIR = Path(__file__).resolve().parents[2] / "prompts"
 
 
@@ -39,6 +40,12 @@ class LLMSettings:
     retries: int = 3
     response_format: str = "auto"  # auto | json_schema | json_object_schema | json_object | none
     temperature: float = 0.2
+    # one: one call per transcript chunk writes all the notes; per-list: one focused call per
+    # list (summary, decisions, action items, open questions) on each chunk (small models)
+    passes: str = "one"
+    # per-list: at most this many transcript tokens per list question (0: what the context
+    # allows); small models list about one item per call, so smaller excerpts find more
+    list_chunk_tokens: int = 0
     # A GGUF file run in this process (llama.cpp via xllamacpp) when no LLM server exists
     model_path: str = ""
 
@@ -132,8 +139,15 @@ class MinutesSettings:
             retries=env_int("LLM_RETRIES", 3, minimum=0, maximum=10),
             response_format=env_choice("LLM_RESPONSE_FORMAT", "auto", RESPONSE_FORMATS),
             temperature=env_float("LLM_TEMPERATURE", 0.2, minimum=0.0, maximum=2.0),
+            passes=env_choice("LLM_MINUTES_PASSES", "one", PASSES),
+            list_chunk_tokens=env_int("LLM_LIST_CHUNK_TOKENS", 0, minimum=0, maximum=2_000_000),
             model_path=_model_path(),
         )
+        if 0 < llm.list_chunk_tokens < 100:
+            raise ConfigError(
+                f"LLM_LIST_CHUNK_TOKENS={llm.list_chunk_tokens} is invalid: expected 0 (no limit) or"
+                " at least 100 tokens"
+            )
         if llm.enabled and llm.max_output_tokens * 2 >= llm.context_tokens:
             raise ConfigError(
                 f"LLM_MAX_OUTPUT_TOKENS={llm.max_output_tokens} is invalid: expected less than half"
