@@ -276,7 +276,7 @@ def settings_for(data_dir: Path, base_url: str, alias: str, args: argparse.Names
     llm = LLMSettings(base_url=base_url, model=alias, context_tokens=args.ctx,
                       max_output_tokens=args.max_output, max_parallel=1, timeout_s=args.timeout,
                       retries=0, temperature=0.2, passes=args.passes,
-                      list_chunk_tokens=args.list_chunk_tokens)
+                      list_chunk_tokens=args.list_chunk_tokens, verify_items=args.verify_items)
     return MinutesSettings(data_dir=data_dir, llm=llm, smtp=SMTPSettings(""), webhook=WebhookSettings(""),
                            prompts_dir=args.prompts_dir, timezone=tz)
 
@@ -433,6 +433,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="LLM_MINUTES_PASSES: one call per chunk, or one per list")
     parser.add_argument("--list-chunk-tokens", type=int, default=0,
                         help="LLM_LIST_CHUNK_TOKENS: transcript tokens per list question (per-list)")
+    parser.add_argument("--verify-items", action="store_true",
+                        help="LLM_VERIFY_ITEMS: a yes/no question per decision and action item (per-list)")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds per LLM call")
     parser.add_argument("--out", type=Path, default=Path("artifacts/minutes-quality"))

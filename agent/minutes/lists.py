@@ -15,6 +15,7 @@ summary and topics get a reduce call, over the chunks' summaries.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 
 from agent.minutes.chunking import (
@@ -31,6 +32,7 @@ from agent.minutes.prompts import (
     PromptSet,
     list_user_message,
     messages,
+    neutralize,
     reduce_user_message,
     wrapper_overhead,
 )
@@ -128,4 +130,80 @@ def summaries_call(partials: list[Notes], prompts: PromptSet, title: str, max_ch
         messages(prompts.lists_reduce_system, reduce_user_message(texts, title)),
         ("minutes_summary", part_schema(SUMMARY_KEYS)),
         SUMMARY_KEYS,
+    )
+
+
+# ---- LLM_VERIFY_ITEMS: one yes/no question per decision and action item ------------------------
+
+VERDICT: Schema = ("minutes_verdict", {
+    "type": "object",
+    "properties": {"verdict": {"type": "string", "enum": ["yes", "no"]}},
+    "required": ["verdict"],
+    "additionalProperties": False,
+})
+AROUND = 2  # lines before and after the item's line that the question shows
+
+
+def _words(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def item_excerpt(lines: list[str], quote: str, time: str) -> str | None:
+    """The lines around the one the item quotes (else the one at its claimed time); None when
+    neither is found: such an item is left to the grounding step, which flags it."""
+    wanted = _words(quote)[:60]
+    index = next((i for i, line in enumerate(lines) if wanted and wanted in _words(line)), None)
+    if index is None and time:
+        index = next((i for i, line in enumerate(lines) if line.startswith(f"[{time}]")), None)
+    if index is None:
+        return None
+    return "\n".join(lines[max(0, index - AROUND) : index + AROUND + 1])
+
+
+def verify_calls(
+    notes: Notes, lines: list[str], prompts: PromptSet, title: str
+) -> list[tuple[str, int, ListCall]]:
+    """(list, index in it, call) for each item whose lines are found."""
+    questions = dict(prompts.verify_questions)
+    out: list[tuple[str, int, ListCall]] = []
+    items: list[tuple[str, int, str, str, str]] = [
+        ("decisions", i, d.text, d.evidence.quote, _clock(d.evidence.at_s))
+        for i, d in enumerate(notes.decisions)
+    ] + [
+        ("action_items", i, f"{a.owner}: {a.task}" if a.owner else a.task, a.evidence.quote,
+         _clock(a.evidence.at_s))
+        for i, a in enumerate(notes.action_items)
+    ]
+    for key, i, text, quote, time in items:
+        excerpt = item_excerpt(lines, quote, time)
+        if excerpt is None:
+            continue
+        question = questions["decision" if key == "decisions" else "action"]
+        question = question.replace("{item}", neutralize(" ".join(text.split())[:400]))
+        msgs = messages(prompts.lists_system, list_user_message(excerpt, 1, 1, title, question))
+        out.append((key, i, ListCall(f"verify:{key}", msgs, VERDICT, ())))
+    return out
+
+
+def _clock(at_s: float | None) -> str:
+    """The [hh:mm:ss] a parsed item claims (parse keeps it as seconds into the meeting)."""
+    if at_s is None:
+        return ""
+    t = max(0, round(at_s))
+    return f"{t // 3600:02d}:{t % 3600 // 60:02d}:{t % 60:02d}"
+
+
+def verdict(text: str) -> str:
+    """``yes``, ``no`` or ``""`` (unreadable: the item is kept, as without the question)."""
+    match = re.search(r'"verdict"\s*:\s*"(yes|no)"', text)
+    return match.group(1) if match else ""
+
+
+def without(notes: Notes, refused: set[tuple[str, int]]) -> Notes:
+    return Notes(
+        notes.summary,
+        notes.topics,
+        tuple(d for i, d in enumerate(notes.decisions) if ("decisions", i) not in refused),
+        tuple(a for i, a in enumerate(notes.action_items) if ("action_items", i) not in refused),
+        notes.open_questions,
     )

@@ -24,7 +24,15 @@ from agent.minutes.chunking import (
     estimate_tokens,
     group_by_budget,
 )
-from agent.minutes.lists import ListCall, combine, plan_list_calls, summaries_call
+from agent.minutes.lists import (
+    ListCall,
+    combine,
+    plan_list_calls,
+    summaries_call,
+    verdict,
+    verify_calls,
+    without,
+)
 from agent.minutes.llm import LLMClient, LLMError, Schema
 from agent.minutes.model import LLMCall, Notes
 from agent.minutes.parse import merge_notes, parse_notes, parse_notes_how, parse_part_how
@@ -153,6 +161,8 @@ class Summariser:
         if not partials:
             return Outcome(None, self.calls, failure="every map call failed", complete=False)
         merged = merge_notes(partials)  # the lists: a small model's reduce would drop items
+        if self.settings.verify_items:
+            merged = await self._verify(merged, lines, title)
         summaries = [n for n in partials if n.summary]
         if len(summaries) <= 1:
             first = summaries[0] if summaries else Notes()
@@ -171,6 +181,34 @@ class Summariser:
             self.calls,
             complete=complete,
         )
+
+    async def _verify(self, notes: Notes, lines: list[str], title: str) -> Notes:
+        """One yes/no question per decision and action item, on the lines around its quote."""
+        calls = verify_calls(notes, lines, self.prompts, title)
+
+        async def ask(call: ListCall) -> str:
+            async with self._semaphore:
+                return await self._verdict(call)
+
+        verdicts = await asyncio.gather(*(ask(c) for _, _, c in calls))
+        refused = {(key, i) for (key, i, _), v in zip(calls, verdicts, strict=True) if v == "no"}
+        log.info("minutes: %d item(s) checked, %d refused", len(calls), len(refused))
+        return without(notes, refused)
+
+    async def _verdict(self, call: ListCall) -> str:
+        estimate = estimate_messages(call.messages)
+        started = time.monotonic()
+        try:
+            result = await self.client.chat(call.messages, max_tokens=16, schema=call.schema)
+        except LLMError as exc:
+            log.warning("minutes: %s call failed: %s", call.name, exc)
+            self.calls.append(LLMCall(call.name, estimate, None, None, time.monotonic() - started, False))
+            return ""
+        answer = verdict(result.text)
+        self.calls.append(LLMCall(call.name, estimate, result.prompt_tokens, result.completion_tokens,
+                                  result.seconds, True, response_format=result.response_format,
+                                  parsed="json" if answer else "failed"))
+        return answer
 
     async def _chunk_lists(self, calls: list[ListCall]) -> Notes | None:
         """A chunk's questions back to back, holding one slot: they share the prompt's prefix."""

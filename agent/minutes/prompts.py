@@ -20,6 +20,7 @@ REDUCE_PROMPT = "minutes-reduce.system.txt"
 LISTS_PROMPT = "minutes-lists.system.txt"  # LLM_MINUTES_PASSES=per-list: shared by every list
 LISTS_REDUCE_PROMPT = "minutes-lists-reduce.system.txt"
 LIST_QUESTIONS = ("summary", "decisions", "actions", "questions")  # minutes-list-<name>.txt
+VERIFY_QUESTIONS = ("action", "decision")  # minutes-verify-<name>.txt (LLM_VERIFY_ITEMS)
 
 _NEUTRALIZE = str.maketrans({"<": "‹", ">": "›"})
 
@@ -31,6 +32,7 @@ class PromptSet:
     lists_system: str = ""
     lists_reduce_system: str = ""
     list_questions: tuple[tuple[str, str], ...] = ()  # (name, the question after the transcript)
+    verify_questions: tuple[tuple[str, str], ...] = ()  # (name, question with an {item} slot)
 
     @classmethod
     def load(cls, directory: Path, language: str) -> PromptSet:
@@ -46,6 +48,10 @@ class PromptSet:
             list_questions=tuple(
                 (name, _load(directory, f"minutes-list-{name}.txt", language, shipped=True))
                 for name in LIST_QUESTIONS
+            ),
+            verify_questions=tuple(
+                (name, _load(directory, f"minutes-verify-{name}.txt", language, shipped=True))
+                for name in VERIFY_QUESTIONS
             ),
         )
 

@@ -46,6 +46,9 @@ class LLMSettings:
     # per-list: at most this many transcript tokens per list question (0: what the context
     # allows); small models list about one item per call, so smaller excerpts find more
     list_chunk_tokens: int = 0
+    # each decision and action item checked by one yes/no question on the lines around its
+    # quote; a "no" drops it (small excerpts make small models list what was not agreed)
+    verify_items: bool = False
     # A GGUF file run in this process (llama.cpp via xllamacpp) when no LLM server exists
     model_path: str = ""
 
@@ -141,6 +144,7 @@ class MinutesSettings:
             temperature=env_float("LLM_TEMPERATURE", 0.2, minimum=0.0, maximum=2.0),
             passes=env_choice("LLM_MINUTES_PASSES", "one", PASSES),
             list_chunk_tokens=env_int("LLM_LIST_CHUNK_TOKENS", 0, minimum=0, maximum=2_000_000),
+            verify_items=env_bool("LLM_VERIFY_ITEMS", False),
             model_path=_model_path(),
         )
         if 0 < llm.list_chunk_tokens < 100:

@@ -161,3 +161,45 @@ async def test_smaller_excerpts_for_the_lists_the_summary_reads_the_large_ones(
 def test_a_list_chunk_too_small_is_a_config_error(make_settings: Callable[..., MinutesSettings]) -> None:
     with pytest.raises(ConfigError, match="LLM_LIST_CHUNK_TOKENS=50 is invalid"):
         make_settings(LLM_LIST_CHUNK_TOKENS="50")
+
+
+async def test_verify_items_drops_what_the_lines_around_its_quote_do_not_support(
+    make_settings: Callable[..., MinutesSettings], make_journal: Callable[..., Journal],
+    scripted_llm: ScriptedLLM,
+) -> None:
+    def answer(messages: list[dict[str, str]]) -> str:
+        user = messages[1]["content"]
+        if "Task: " in user:  # the action check: Alice's task is real, Bob's is not
+            return json.dumps({"verdict": "yes" if "Alice" in user.split("Task: ")[1] else "no"})
+        if "Decision: " in user:
+            return "no idea"  # unreadable: the decision is kept
+        if question_of(messages) == "actions":
+            return json.dumps({"action_items": [
+                {"task": "prepare the deployment documentation", "owner": "Alice", "due": "Monday",
+                 "speaker": "Alice", "time": "", "quote": "Alice will prepare the deployment documentation"},
+                {"task": "add integration tests for billing", "owner": "Bob", "due": "",
+                 "speaker": "Bob", "time": "", "quote": "Bob will add integration tests for billing"},
+                {"task": "a task nobody said", "owner": "Chloé", "due": "", "speaker": "Chloé",
+                 "time": "", "quote": "words that are nowhere"},
+            ]})
+        if question_of(messages) == "decisions":
+            return json.dumps({"decisions": [{"text": "drop the old mobile client", "speaker": "Bob",
+                                              "time": "", "quote": "We decided to drop support"}]})
+        return answers(messages)
+
+    scripted_llm.answer = answer
+    settings = make_settings(**env(scripted_llm, LLM_VERIFY_ITEMS="true"))
+    minutes = await build_minutes(make_journal(count=8).read(), settings)
+    checks = [r["body"] for r in scripted_llm.requests if "Task: " in r["body"]["messages"][1]["content"]]
+    assert len(checks) == 2  # the item quoting words nobody said is left to the grounding step
+    for body in checks:
+        excerpt = body["messages"][1]["content"].split("<transcript>")[1].split("</transcript>")[0]
+        assert len(excerpt.strip().splitlines()) <= 5  # its line and two either side
+        schema = body["response_format"]["json_schema"]["schema"]
+        assert schema["properties"]["verdict"]["enum"] == ["yes", "no"]
+    tasks = [a.task for a in minutes.notes.action_items]
+    assert "prepare the deployment documentation" in tasks
+    assert "add integration tests for billing" not in tasks
+    assert [d.text for d in minutes.notes.decisions] == ["drop the old mobile client"]
+    stages = [c.stage for c in minutes.llm_calls]
+    assert stages.count("verify:action_items") == 2 and stages.count("verify:decisions") == 1
