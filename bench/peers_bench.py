@@ -236,6 +236,13 @@ def offline_word_times(model_path: Path, clip: Clip) -> WordTimes:
     segments, _ = model.transcribe(
         clip.audio, language=clip.language, beam_size=5, vad_filter=True, word_timestamps=True
     )
+    times = word_times(segments, clip.language)
+    del model
+    return times
+
+
+def word_times(segments: Any, language: str) -> WordTimes:
+    """Each WER token of faster-whisper's segments (word timestamps on) with its word's times."""
     tokens: list[str] = []
     starts: list[float] = []
     ends: list[float] = []
@@ -243,11 +250,10 @@ def offline_word_times(model_path: Path, clip: Clip) -> WordTimes:
     for seg in segments:
         texts.append(seg.text.strip())
         for w in seg.words or []:
-            for tok in normalize_for_wer(w.word, clip.language).split():
+            for tok in normalize_for_wer(w.word, language).split():
                 tokens.append(tok)
                 starts.append(float(w.start))
                 ends.append(float(w.end))
-    del model
     return WordTimes(tokens, starts, ends, " ".join(texts))
 
 

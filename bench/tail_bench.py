@@ -47,7 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from asr_bench import Clip, summary, wer
 from conversation_bench import decode_cost
-from peers_bench import WordTimes
+from peers_bench import WordTimes, word_times
 
 from agent.asr import redecode
 from agent.asr.contracts import DecodeJob, Hypothesis
@@ -90,15 +90,7 @@ def offline_word_times(decoder: WhisperDecoder, clip: Clip) -> WordTimes:
     segments, _ = decoder.model.transcribe(
         clip.audio, language="en", beam_size=5, vad_filter=True, word_timestamps=True
     )
-    tokens, starts, ends, texts = [], [], [], []
-    for seg in segments:
-        texts.append(seg.text.strip())
-        for w in seg.words or []:
-            for tok in normalize_for_wer(w.word, "en").split():
-                tokens.append(tok)
-                starts.append(float(w.start))
-                ends.append(float(w.end))
-    return WordTimes(tokens, starts, ends, " ".join(texts))
+    return word_times(segments, "en")
 
 
 # --------------------------------------------------------------------------------------------------

@@ -33,7 +33,7 @@ from agent.minutes.lists import (
     verify_calls,
     without,
 )
-from agent.minutes.llm import LLMClient, LLMError, Schema
+from agent.minutes.llm import ChatResult, LLMClient, LLMError, Schema
 from agent.minutes.model import LLMCall, Notes
 from agent.minutes.parse import merge_notes, parse_notes, parse_notes_how, parse_part_how
 from agent.minutes.prompts import (
@@ -196,18 +196,12 @@ class Summariser:
         return without(notes, refused)
 
     async def _verdict(self, call: ListCall) -> str:
-        estimate = estimate_messages(call.messages)
-        started = time.monotonic()
-        try:
-            result = await self.client.chat(call.messages, max_tokens=16, schema=call.schema)
-        except LLMError as exc:
-            log.warning("minutes: %s call failed: %s", call.name, exc)
-            self.calls.append(LLMCall(call.name, estimate, None, None, time.monotonic() - started, False))
+        sent = await self._chat(call.name, call.messages, call.schema, max_tokens=16)
+        if sent is None:
             return ""
+        result, estimate = sent
         answer = verdict(result.text)
-        self.calls.append(LLMCall(call.name, estimate, result.prompt_tokens, result.completion_tokens,
-                                  result.seconds, True, response_format=result.response_format,
-                                  parsed="json" if answer else "failed"))
+        self._record(call.name, estimate, result, "json" if answer else "failed")
         return answer
 
     async def _chunk_lists(self, calls: list[ListCall]) -> Notes | None:
@@ -232,21 +226,37 @@ class Summariser:
         keys: tuple[str, ...] = (),
     ) -> Notes | None:
         """One call, the caller holding a slot; ``keys``: a list's answer (empty is valid)."""
+        sent = await self._chat(stage, msgs, schema, max_tokens=self.settings.max_output_tokens)
+        if sent is None:
+            return None
+        result, estimate = sent
+        notes, how = parse_part_how(result.text, keys) if keys else parse_notes_how(result.text)
+        self._record(stage, estimate, result, how)
+        if notes is None:
+            log.warning("minutes: %s call returned no usable JSON (%d chars)", stage, len(result.text))
+        return notes
+
+    async def _chat(
+        self, stage: str, msgs: list[dict[str, str]], schema: Schema | None, *, max_tokens: int
+    ) -> tuple[ChatResult, int] | None:
+        """The answer and the prompt's estimate; None (recorded, logged) when the call failed."""
         estimate = estimate_messages(msgs)
         limit = self.settings.context_tokens
-        if estimate + self.settings.max_output_tokens + SAFETY_TOKENS > limit:
+        if estimate + max_tokens + SAFETY_TOKENS > limit:
             raise BudgetExceeded(
-                f"{stage} call of ~{estimate} tokens + {self.settings.max_output_tokens} output"
+                f"{stage} call of ~{estimate} tokens + {max_tokens} output"
                 f" exceeds LLM_CONTEXT_TOKENS={self.settings.context_tokens}"
             )
         started = time.monotonic()
         try:
-            result = await self.client.chat(msgs, max_tokens=self.settings.max_output_tokens, schema=schema)
+            result = await self.client.chat(msgs, max_tokens=max_tokens, schema=schema)
         except LLMError as exc:
             log.warning("minutes: %s call failed: %s", stage, exc)
             self.calls.append(LLMCall(stage, estimate, None, None, time.monotonic() - started, False))
             return None
-        notes, how = parse_part_how(result.text, keys) if keys else parse_notes_how(result.text)
+        return result, estimate
+
+    def _record(self, stage: str, estimate: int, result: ChatResult, how: str) -> None:
         self.calls.append(
             LLMCall(
                 stage,
@@ -254,14 +264,11 @@ class Summariser:
                 result.prompt_tokens,
                 result.completion_tokens,
                 result.seconds,
-                notes is not None,
+                how != "failed",
                 response_format=result.response_format,
                 parsed=how,
             )
         )
-        if notes is None:
-            log.warning("minutes: %s call returned no usable JSON (%d chars)", stage, len(result.text))
-        return notes
 
 
 def _serialise(notes: Notes, max_chars: int) -> str:
